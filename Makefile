@@ -1,0 +1,66 @@
+# Two commands on a fresh clone: `make demo` and `make test`.
+# Each bootstraps .venv and the Debian packages it needs on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DATA := tests/data/cloudfront/samples
+DEMO_CAPTURES := tests/data/pcap
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
+
+.PHONY: setup system demo test bench bench-cloudfront bench-pcap bench-detect quality db-upgrade clean
+
+setup: system $(STAMP)
+
+# Debian packages: installed with apt-get when root, otherwise named.
+system:
+	@missing=""; \
+	command -v tshark >/dev/null 2>&1 || missing="$$missing tshark"; \
+	ldconfig -p 2>/dev/null | grep -q 'libmagic.so.1' || missing="$$missing libmagic1"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "netsift needs the Debian packages:$$missing"; \
+	    echo "install them with: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/netsift cloudfront $(DEMO_DATA)
+	$(BIN)/netsift pcap $(DEMO_CAPTURES)
+	$(BIN)/netsift alerts
+	$(BIN)/netsift report
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: bench-cloudfront bench-pcap bench-detect
+
+bench-cloudfront: setup
+	$(BIN)/python -m bench.cloudfront
+
+bench-pcap: setup
+	$(BIN)/python -m bench.pcap
+
+bench-detect: setup
+	$(BIN)/python -m bench.detect
+
+quality: setup
+	$(BIN)/python -m bench.quality
+
+db-upgrade: setup
+	$(BIN)/netsift db upgrade
+
+clean:
+	rm -rf $(VENV) netsift.db netsift.db-* .pytest_cache .hypothesis

@@ -1,0 +1,82 @@
+"""Engines and schema upgrades.
+
+One driver for PostgreSQL: psycopg 3 (see README, "Why psycopg 3"). A plain
+`postgresql://` URL is pointed at it so users need not know the dialect name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "migrations"
+
+
+def utc_datetime(value) -> datetime | None:
+    """A timestamp as read back: SQLite returns naive UTC or text, PostgreSQL
+    an aware datetime. Always aware UTC (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def normalized_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One pooled engine per URL per process, shared by the tasks of a run."""
+    url = normalized_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not pysqlite, say when transactions begin (see below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:
+    """Take the write lock at BEGIN: concurrent loaders then wait their turn
+    instead of failing when a read transaction tries to become a writer."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser interpolation: a password with '%' must be doubled.
+    config.set_main_option("sqlalchemy.url", normalized_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema up to date; every command calls this before it works."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)

@@ -1,0 +1,62 @@
+"""Settings from the environment (and a `.env` file), in one place.
+
+Secrets (the database password, AWS keys) never pass through flow parameters,
+because Prefect stores and displays parameters; they come from here instead.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///netsift.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NETSIFT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL; SQLite file by default, PostgreSQL in production.",
+    )
+    max_decompressed_bytes: int = Field(
+        2 * 1024**3,
+        gt=0,
+        description="Cap on one object's decompressed size: stops gzip bombs.",
+    )
+    max_line_bytes: int = Field(
+        64 * 1024, gt=0, description="Longest log line accepted; longer ones are rejected."
+    )
+    copy_chunk_rows: int = Field(
+        10_000, gt=0, description="Rows per COPY/INSERT batch: bounds memory per object."
+    )
+    tshark_timeout_seconds: float = Field(
+        900.0, gt=0, description="A tshark pass over one capture is stopped after this long."
+    )
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads", description="Where ingest tasks run: a thread pool, or Dask for a cluster."
+    )
+    workers: int = Field(2, gt=0, description="Threads, or local Dask workers, per ingest run.")
+    dask_address: str | None = Field(
+        None, description="A Dask scheduler (tcp://host:8786); empty: a local cluster."
+    )
+    write_limit: str = Field(
+        "netsift-database-writes",
+        description="Prefect global concurrency limit every object load holds a slot of.",
+    )
+    raw_line_max_chars: int = Field(
+        2_000, gt=0, description="How much of a rejected line is kept for the operator."
+    )
+
+
+def redacted(url: str) -> str:
+    """The URL fit for logs and artifacts: passwords hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as nothing rather than leaked
+        return "<unparsable database URL>"

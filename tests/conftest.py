@@ -1,0 +1,196 @@
+"""Real components for the tests: PostgreSQL, moto's S3 server, a Prefect server.
+
+Prefect reads its settings when first imported, so its environment is set
+here, at the top, before any test module imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="netsift-tests-"))
+PREFECT_PORT = free_port()
+os.environ.update(
+    PREFECT_HOME=str(_SESSION_DIR / "prefect-home"),
+    PREFECT_API_URL=f"http://127.0.0.1:{PREFECT_PORT}/api",
+    PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    DO_NOT_TRACK="1",
+    PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW="ignore",
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+)
+for leftover in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "NETSIFT_DATABASE_URL"):
+    os.environ.pop(leftover, None)
+
+PG_ADMIN_URL = os.environ.get("NETSIFT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def wait_for_http(url: str, process: subprocess.Popen, seconds: float, log: Path) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer in {seconds}s:\n{log.read_text()[-3000:]}")
+
+
+def start_process(args: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+    handle = log.open("wb")
+    return subprocess.Popen(
+        args, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for the session, dropped at the end."""
+    from sqlalchemy import create_engine, text
+
+    from netsift.db import normalized_url
+
+    name = f"netsift_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalized_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from netsift.db import upgrade
+
+    upgrade(url)
+    yield url
+    from netsift.db import engine_for
+
+    engine_for(url).dispose()
+    engine_for.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_tables(url: str) -> None:
+    from sqlalchemy import text
+
+    from netsift.db import engine_for
+    from netsift.schema import metadata
+
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def pg(pg_url, monkeypatch):
+    """The session's PostgreSQL database, emptied, and made the default."""
+    _empty_tables(pg_url)
+    monkeypatch.setenv("NETSIFT_DATABASE_URL", pg_url)
+    return pg_url
+
+
+@pytest.fixture
+def sqlite_db(tmp_path_factory, monkeypatch):
+    from netsift.db import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'netsift.db'}"
+    upgrade(url)
+    monkeypatch.setenv("NETSIFT_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db(request):
+    """Each test that takes `db` runs on both databases."""
+    return request.getfixturevalue("pg" if request.param == "postgresql" else "sqlite_db")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's standalone S3 server on loopback: boto3 talks real HTTP to it."""
+    port = free_port()
+    log = _SESSION_DIR / "moto.log"
+    process = start_process([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], log)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(url + "/moto-api/", process, 30, log)
+    yield url
+    stop_process(process)
+
+
+@pytest.fixture
+def s3(moto_endpoint, monkeypatch):
+    """A boto3 client on the moto server, with a fresh bucket per test."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    bucket = f"logs-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    client.bucket = bucket
+    return client
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """`prefect server start` on a free loopback port for the whole session."""
+    log = _SESSION_DIR / "prefect-server.log"
+    process = start_process(
+        [
+            str(BIN / "prefect"), "server", "start",
+            "--host", "127.0.0.1", "--port", str(PREFECT_PORT),
+            "--no-services", "--analytics-off",
+        ],
+        log,
+        env={"PREFECT_UI_API_URL": os.environ["PREFECT_API_URL"]},
+    )  # fmt: skip
+    wait_for_http(os.environ["PREFECT_API_URL"] + "/health", process, 120, log)
+    yield os.environ["PREFECT_API_URL"]
+    # Send what Prefect still holds (logs, events) while the server is up;
+    # otherwise its workers retry a stopped server and pytest lingers at exit.
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
+    stop_process(process)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
