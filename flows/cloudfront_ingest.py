@@ -1,0 +1,57 @@
+"""Flow `cloudfront-ingest`: CloudFront standard access logs into the database.
+
+Only orchestration lives here: list, load each object (fanned out on the task
+runner), report. The work is in tasks/.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.cloudfront_tasks import list_cloudfront_objects, load_cloudfront_object
+from tasks.db_tasks import upgrade_schema
+from netsift.settings import Settings
+from tasks.fanout import load_each, report, task_runner_for
+
+
+def run_name() -> str:
+    """`cloudfront s3://logs/cf 2026-11-01..2026-11-02 E2ABC`: what the run is about."""
+    params = flow_run.parameters
+    since = params.get("since") or (
+        f"-{params['lookback_hours']}h" if params.get("lookback_hours") else "…"
+    )
+    span = f"{since}..{params.get('until') or '…'}"
+    distribution = params.get("distribution") or "all distributions"
+    return f"cloudfront {params['source']} {span} {distribution}"
+
+
+@flow(
+    name="cloudfront-ingest",
+    flow_run_name=run_name,
+    task_runner=task_runner_for(Settings()),
+)
+def cloudfront_ingest(
+    source: str,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    distribution: str | None = None,
+    lookback_hours: int | None = None,
+):
+    """Load every object under `source` not loaded yet.
+
+    source: s3://bucket/prefix, or a local file or folder.
+    since/until: the hours in the objects' names; `until` as a bare date
+    includes that whole day.
+    distribution: a CloudFront distribution id, to list only its objects.
+    lookback_hours: for schedules, `since` = now minus this many hours when
+    `since` is not given (CloudFront delivers some files up to 24 h late).
+    """
+    if since is None and lookback_hours:
+        since = datetime.now(timezone.utc) - timedelta(hours=lookback_hours)
+    upgrade_schema()
+    objects = list_cloudfront_objects(source, distribution, since, until)
+    results = load_each(load_cloudfront_object, objects)
+    return report("cloudfront-ingest", source, results)

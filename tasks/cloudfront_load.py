@@ -1,0 +1,70 @@
+"""Loading one CloudFront object exactly once.
+
+dlt's lesson: one source object is the unit of incremental loading. Its rows
+and its ledger row commit together (tasks/ledger.py), so a failed run resumes
+where it stopped and a rerun never duplicates.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejected_records
+from netsift.settings import Settings
+from tasks import ledger
+from tasks.cloudfront import PARSER_VERSION, LogParser, NotCloudFrontLog
+from tasks.ledger import ObjectResult
+from tasks.load import copy_rows, insert_dicts
+from tasks.objects import UnreadableObject, text_lines
+from tasks.sources import SourceObject, identity_of, open_body
+
+KIND = "cloudfront"
+
+
+def load_object(
+    engine: Engine, obj: SourceObject, settings: Settings, s3_client=None
+) -> ObjectResult:
+    """Load one object, or skip it if this exact version is loaded already.
+
+    Unreadable objects are recorded as failed and reported, not raised: the
+    run goes on with the other objects. Transient errors (S3, network,
+    database) are raised so the caller's retries can take them.
+    """
+
+    def write(conn: Connection, object_id: int) -> ObjectResult:
+        parser = LogParser(
+            source_object_id=object_id,
+            distribution_id=obj.distribution_id,
+            raw_line_max_chars=settings.raw_line_max_chars,
+        )
+        body = open_body(obj, s3_client)
+        try:
+            lines = text_lines(
+                body,
+                max_line_bytes=settings.max_line_bytes,
+                max_total_bytes=settings.max_decompressed_bytes,
+            )
+            copy_rows(
+                conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
+                parser.rows(lines), settings.copy_chunk_rows,
+            )  # fmt: skip
+        finally:
+            body.close()
+        insert_dicts(
+            conn,
+            rejected_records,
+            [{"source_object_id": object_id, **vars(r)} for r in parser.rejected],
+        )
+        return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count)
+
+    return ledger.load_once(
+        engine,
+        uri=obj.uri,
+        kind=KIND,
+        parser_version=PARSER_VERSION,
+        etag=identity_of(obj),
+        details={"size_bytes": obj.size, "last_modified": obj.last_modified},
+        tables=(cloudfront_requests,),
+        write=write,
+        data_errors=(UnreadableObject, NotCloudFrontLog),
+    )

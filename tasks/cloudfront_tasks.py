@@ -1,0 +1,34 @@
+"""Prefect tasks for CloudFront ingestion: thin wrappers adding retries,
+names and logging to the pure functions in sources.py and cloudfront_load.py.
+"""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+
+from tasks.cloudfront_load import ObjectResult, load_object
+from tasks.fanout import run_load
+from tasks.retry import io_task_options
+from tasks.sources import SourceObject, Window, list_objects
+
+
+@task(
+    name="list-cloudfront-objects",
+    **io_task_options(),
+)
+def list_cloudfront_objects(
+    source: str, distribution: str | None, since, until
+) -> list[SourceObject]:
+    window = Window.of(distribution, since, until)
+    objects = list_objects(source, window)
+    get_run_logger().info("%d objects under %s", len(objects), source)
+    return objects
+
+
+@task(
+    name="load-cloudfront-object",
+    task_run_name="load {obj.name}",
+    **io_task_options(),
+)
+def load_cloudfront_object(obj: SourceObject) -> ObjectResult:
+    return run_load(load_object, obj)

@@ -1,0 +1,134 @@
+"""`source_objects`: the ledger that makes loading exactly-once.
+
+An object's ledger row is written in the same transaction as its rows, so a
+crash leaves either both or neither. The row is locked while an object loads,
+so two runs cannot load the same object at once. Every kind of source
+(CloudFront logs, captures) loads through `load_once`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from netsift.schema import rejected_records, source_objects
+
+LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
+DUPLICATE = "duplicate"  # the same bytes are loaded under another name
+DONE = (LOADED, PARTIAL, DUPLICATE)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    status: str
+    etag: str | None
+    rows_loaded: int
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    uri: str
+    status: str  # loaded | partial | skipped | failed
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    error: str | None = None
+    rows_by_table: dict | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def claim(conn: Connection, uri: str, kind: str, parser_version: str) -> LedgerEntry:
+    """The object's ledger row, created if new and locked until commit."""
+    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    stamp = now()
+    conn.execute(
+        insert(source_objects)
+        .values(
+            uri=uri,
+            kind=kind,
+            status=FAILED,  # until this transaction says otherwise
+            rows_loaded=0,
+            rows_rejected=0,
+            error="never loaded",
+            parser_version=parser_version,
+            first_seen_at=stamp,
+            updated_at=stamp,
+        )
+        .on_conflict_do_nothing(index_elements=["uri"])
+    )
+    query = select(
+        source_objects.c.id,
+        source_objects.c.status,
+        source_objects.c.etag,
+        source_objects.c.rows_loaded,
+    ).where(source_objects.c.uri == uri)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return LedgerEntry(*conn.execute(query).one())
+
+
+def record(conn: Connection, object_id: int, **values) -> None:
+    values.setdefault("updated_at", now())
+    conn.execute(update(source_objects).where(source_objects.c.id == object_id).values(**values))
+
+
+def load_once(
+    engine: Engine,
+    *,
+    uri: str,
+    kind: str,
+    parser_version: str,
+    etag: str,
+    details: dict,
+    tables: Iterable[Table],
+    write: Callable[[Connection, int], ObjectResult],
+    data_errors: tuple[type[BaseException], ...],
+) -> ObjectResult:
+    """Load one object unless this exact version (`etag`) is loaded already.
+
+    `write(conn, object_id)` writes the object's rows into `tables` inside the
+    transaction and says how it went. Its `data_errors` (the content is at
+    fault; a retry would fail the same way) are recorded as failed
+    and returned; anything else (network, database) is raised, for retries,
+    with nothing of the object committed.
+    """
+    try:
+        with engine.begin() as conn:
+            entry = claim(conn, uri, kind, parser_version)
+            if entry.status in DONE and entry.etag == etag:
+                return ObjectResult(uri, SKIPPED, entry.rows_loaded)
+            # A changed object replaces its old rows, in this same transaction.
+            for table in (*tables, rejected_records):
+                conn.execute(delete(table).where(table.c.source_object_id == entry.id))
+            result = write(conn, entry.id)
+            stamp = now()
+            record(
+                conn,
+                entry.id,
+                status=DUPLICATE if result.status == SKIPPED else result.status,
+                etag=etag,
+                rows_loaded=result.rows_loaded,
+                rows_rejected=result.rows_rejected,
+                error=result.error,
+                parser_version=parser_version,
+                loaded_at=stamp,
+                updated_at=stamp,
+                **details,
+            )
+            return result
+    except data_errors as error:
+        reason = str(error)
+    with engine.begin() as conn:
+        entry = claim(conn, uri, kind, parser_version)
+        record(conn, entry.id, status=FAILED, etag=etag, error=reason, parser_version=parser_version, **details)
+    return ObjectResult(uri, FAILED, error=reason)

@@ -1,0 +1,224 @@
+"""Where objects come from: an S3 prefix or a local file or folder.
+
+Listing is narrowed by CloudFront's key naming
+`<prefix>/<DISTRIBUTION_ID>.YYYY-MM-DD-HH.<unique>.gz`, so asking for one
+distribution's day costs list requests in proportion to that day's files,
+not to the size of the bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+from urllib.parse import urlparse
+
+_KEY_NAME = re.compile(
+    r"(?P<distribution>[A-Z0-9]+)\.(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2})\.[^/]*\Z"
+)
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One unit of exactly-once loading: an S3 object or a local file."""
+
+    uri: str
+    size: int
+    etag: str | None = None  # S3's; a local file's sha256 is computed when loaded
+    last_modified: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return self.uri.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def distribution_id(self) -> str | None:
+        match = _KEY_NAME.search(self.name)
+        return match["distribution"] if match else None
+
+    @property
+    def hour(self) -> datetime | None:
+        """The hour CloudFront filed the object under (when its requests occurred)."""
+        match = _KEY_NAME.search(self.name)
+        if not match:
+            return None
+        return datetime.strptime(match["stamp"], "%Y-%m-%d-%H").replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which objects a run wants, by distribution and by the hour in their name.
+
+    `since` is inclusive; `until` is exclusive, and a bare date for `until`
+    means the whole of that day.
+    """
+
+    distribution: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def of(cls, distribution=None, since=None, until=None) -> "Window":
+        return cls(distribution or None, _as_start(since), _as_end(until))
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.distribution or self.since or self.until)
+
+    def admits(self, obj: SourceObject) -> bool:
+        if not self.narrows:
+            return True
+        if self.distribution and obj.distribution_id != self.distribution:
+            return False
+        hour = obj.hour
+        if self.since or self.until:
+            if hour is None:
+                return False  # cannot be dated by name, so it cannot be in a date window
+            if self.since and hour + timedelta(hours=1) <= self.since:
+                return False
+            if self.until and hour >= self.until:
+                return False
+        return True
+
+    def prefixes(self, prefix: str) -> list[str]:
+        """S3 prefixes to list: one per day when distribution and dates allow."""
+        folder = prefix if (not prefix or prefix.endswith("/")) else prefix + "/"
+        if not self.distribution:
+            return [prefix]
+        if not self.since:
+            return [f"{folder}{self.distribution}."]
+        until = self.until or datetime.now(timezone.utc) + timedelta(hours=1)
+        days, day = [], self.since.date()
+        while datetime.combine(day, datetime.min.time(), timezone.utc) < until:
+            days.append(f"{folder}{self.distribution}.{day.isoformat()}-")
+            day += timedelta(days=1)
+        return days
+
+
+def _as_start(value) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, datetime.min.time())
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _as_end(value) -> datetime | None:
+    start = _as_start(value)
+    if start is None:
+        return None
+    is_bare_date = (isinstance(value, date) and not isinstance(value, datetime)) or (
+        isinstance(value, str) and "T" not in value and " " not in value
+    )
+    return start + timedelta(days=1) if is_bare_date else start
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def list_s3(client, uri: str, window: Window, page_size: int = 1000) -> Iterator[SourceObject]:
+    """Objects under an s3:// URI through the list_objects_v2 paginator."""
+    bucket, prefix = parse_s3_uri(uri)
+    paginator = client.get_paginator("list_objects_v2")
+    for narrowed in window.prefixes(prefix):
+        pages = paginator.paginate(
+            Bucket=bucket, Prefix=narrowed, PaginationConfig={"PageSize": page_size}
+        )
+        for page in pages:
+            for item in page.get("Contents", ()):
+                if item["Key"].endswith("/"):
+                    continue  # a folder marker, not an object
+                obj = SourceObject(
+                    uri=f"s3://{bucket}/{item['Key']}",
+                    size=item["Size"],
+                    etag=item["ETag"].strip('"'),
+                    last_modified=item.get("LastModified"),
+                )
+                if window.admits(obj):
+                    yield obj
+
+
+def list_local(path: str | os.PathLike, window: Window) -> Iterator[SourceObject]:
+    """Regular files under a path, in name order; hidden files are skipped."""
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"no such file or folder: {root}")
+    files: Iterable[Path] = [root] if root.is_file() else sorted(root.rglob("*"))
+    for file in files:
+        hidden = file != root and any(p.startswith(".") for p in file.relative_to(root).parts)
+        if hidden or not file.is_file():
+            continue
+        stat = file.stat()
+        obj = SourceObject(
+            uri=file.resolve().as_uri(),
+            size=stat.st_size,
+            last_modified=datetime.fromtimestamp(stat.st_mtime, timezone.utc),
+        )
+        if window.admits(obj):
+            yield obj
+
+
+def list_objects(source: str, window: Window, client=None) -> list[SourceObject]:
+    """Objects under an s3:// URI or a local path; an S3 client is made from
+    boto3's chain when none is given."""
+    if source.startswith("s3://"):
+        return list(list_s3(client or s3_client(), source, window))
+    return list(list_local(source, window))
+
+
+def local_path(uri: str) -> Path:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        raise ValueError(f"not a file:// URI: {uri!r}")
+    from urllib.request import url2pathname
+
+    return Path(url2pathname(parsed.path))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_body(obj: SourceObject, client=None):
+    """A readable binary stream of the object's bytes as stored."""
+    if obj.uri.startswith("s3://"):
+        bucket, key = parse_s3_uri(obj.uri)
+        kwargs = {"IfMatch": f'"{obj.etag}"'} if obj.etag else {}
+        return (client or s3_client()).get_object(Bucket=bucket, Key=key, **kwargs)["Body"]
+    return local_path(obj.uri).open("rb")
+
+
+def identity_of(obj: SourceObject) -> str:
+    """What makes this version of the object: S3's ETag, or a local file's sha256."""
+    return obj.etag if obj.etag else sha256_of(local_path(obj.uri))
+
+
+def s3_client():
+    """boto3's standard chain: env, profile, AWS_ENDPOINT_URL, instance role.
+
+    Retries with exponential backoff for throttling and 5xx live in botocore's
+    'standard' retry mode; the Prefect task adds its own retries on top.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"max_attempts": 6, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    return boto3.session.Session().client("s3", config=config)

@@ -1,0 +1,30 @@
+"""The CLI's progress bar follows the objects done, through the flow's fan-out."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.prefect
+
+
+def test_progress_bar_sees_every_object(prefect_server, pg, monkeypatch):
+    import netsift.cli as cli
+    from flows.cloudfront_ingest import cloudfront_ingest
+    from tasks.fanout import progress_listener
+
+    seen = []
+    token = progress_listener.set(lambda done, total: seen.append((done, total)))
+    try:
+        assert cloudfront_ingest(source=str(DATA / "cloudfront" / "samples"), return_state=True).is_completed()
+    finally:
+        progress_listener.reset(token)
+    assert seen == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+
+    from rich.console import Console
+
+    monkeypatch.setattr(cli, "console", Console(force_terminal=True))
+    with cli.progress_bar("test"):
+        assert progress_listener.get() is not None
+    assert progress_listener.get() is None

@@ -1,0 +1,52 @@
+"""The migrations and netsift/schema.py must describe the same tables."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from netsift.db import normalized_url, upgrade
+from netsift.schema import metadata
+
+
+def test_migrations_match_the_schema_on_postgresql(pg_url):
+    engine = create_engine(normalized_url(pg_url))
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_migrations_match_the_schema_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        names = set(inspect(conn).get_table_names())
+    engine.dispose()
+    assert diff == []
+    assert {"source_objects", "rejected_records", "cloudfront_requests", "alembic_version"} <= names
+
+
+def test_upgrade_is_idempotent_and_downgrade_removes_the_tables(tmp_path):
+    url = f"sqlite:///{tmp_path / 'twice.db'}"
+    upgrade(url)
+    upgrade(url)
+    from alembic import command
+
+    from netsift.db import alembic_config
+
+    command.downgrade(alembic_config(url), "base")
+    engine = create_engine(url)
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    engine.dispose()
+
+
+def test_request_id_index_is_not_unique(pg_url):
+    engine = create_engine(normalized_url(pg_url))
+    indexes = {i["name"]: i for i in inspect(engine).get_indexes("cloudfront_requests")}
+    engine.dispose()
+    assert indexes["ix_cloudfront_requests_x_edge_request_id"]["unique"] is False
+    assert indexes["ix_cloudfront_requests_ts"]["column_names"] == ["ts"]
