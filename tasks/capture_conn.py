@@ -1,0 +1,253 @@
+"""Connections as Zeek's conn.log has them, built from per-packet fields.
+
+Orientation, byte counts and `conn_state` follow Zeek's definitions
+(base/protocols/conn/main.zeek), so analysts' Zeek habits carry over:
+`orig_bytes` counts TCP payload from sequence numbers, not packet sizes, and
+the state comes from each endpoint's TCP state machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+# Endpoint states, as Zeek names them.
+INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+INACTIVITY_TIMEOUT = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}  # Zeek's defaults
+START_BYTES = 16
+
+# Ports a server listens on: a first packet *from* one of these is a reply.
+SERVER_PORTS = frozenset({
+    20, 21, 22, 23, 25, 53, 67, 69, 80, 88, 110, 111, 123, 135, 137, 138, 139, 143, 161,
+    389, 443, 445, 465, 514, 587, 636, 993, 995, 1433, 1521, 1900, 3306, 3389, 5060,
+    5353, 5355, 5432, 6379, 8000, 8008, 8080, 8443, 8888, 9200, 27017,
+})  # fmt: skip
+
+# tshark protocol names -> Zeek service names.
+SERVICES = {
+    "http": "http", "dns": "dns", "tls": "ssl", "ssh": "ssh", "smtp": "smtp", "ftp": "ftp",
+    "dhcp": "dhcp", "ntp": "ntp", "irc": "irc", "pop": "pop3", "imap": "imap", "sip": "sip",
+    "snmp": "snmp", "kerberos": "krb", "smb": "smb", "smb2": "smb", "rdp": "rdp",
+    "mysql": "mysql", "radius": "radius", "dcerpc": "dce_rpc", "quic": "quic",
+    "nbns": "dns", "mdns": "dns", "llmnr": "dns",
+}  # fmt: skip
+
+# ICMP types that answer another: a reply joins its request's connection.
+_ICMP_COUNTERPART = {0: 8, 14: 13, 16: 15, 18: 17, 129: 128, 136: 135}
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(slots=True)
+class Endpoint:
+    state: int = INACTIVE
+    pkts: int = 0
+    size: int = 0  # UDP/ICMP payload bytes
+    seq_base: int | None = None
+    seq_span: int = 0  # highest payload offset past seq_base, TCP
+    sent_syn: bool = False
+    sent_synack: bool = False
+    sent_ack_only: bool = False
+    sent_fin: bool = False
+
+    def tcp_bytes(self) -> int:
+        return self.seq_span
+
+
+@dataclass(slots=True)
+class Conn:
+    proto: str
+    orig_h: str
+    orig_p: int
+    resp_h: str
+    resp_p: int
+    uid: str
+    first_ts: float
+    last_ts: float
+    orig: Endpoint = field(default_factory=Endpoint)
+    resp: Endpoint = field(default_factory=Endpoint)
+    services: set = field(default_factory=set)
+    history_first_syn: bool = False
+    start: bytes = b""  # the originator's first payload bytes, for content-based detection
+
+    def state(self) -> str:
+        if self.proto == "tcp":
+            return tcp_conn_state(self.orig, self.resp, self.history_first_syn)
+        if self.proto == "udp":
+            if self.orig.pkts:
+                return "SF" if self.resp.pkts else "S0"
+            return "SHR" if self.resp.pkts else "OTH"
+        return "OTH"
+
+    def row(self, object_id: int) -> tuple:
+        if self.proto == "tcp":
+            orig_bytes, resp_bytes = self.orig.tcp_bytes(), self.resp.tcp_bytes()
+        else:
+            orig_bytes, resp_bytes = self.orig.size, self.resp.size
+        services = ",".join(sorted(self.services)) or None
+        return (
+            object_id, epoch_to_datetime(self.first_ts), self.uid,
+            self.orig_h, self.orig_p, self.resp_h, self.resp_p, self.proto, services,
+            round(self.last_ts - self.first_ts, 6), orig_bytes, resp_bytes,
+            self.orig.pkts, self.resp.pkts, self.state(),
+        )  # fmt: skip
+
+
+CONNECTION_COLUMNS = (
+    "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto",
+    "service", "duration", "orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts", "conn_state",
+)  # fmt: skip
+
+
+def tcp_conn_state(o: Endpoint, r: Endpoint, starts_with_syn: bool) -> str:
+    """Zeek's conn_state for TCP, from the two endpoints' states."""
+    o_inactive = o.state in (INACTIVE, PARTIAL)
+    r_inactive = r.state in (INACTIVE, PARTIAL)
+    if r.state == RESET:
+        if o.state in (SYN_SENT, SYN_ACK_SENT) or (
+            o.state == RESET and o.seq_span == 0 and r.seq_span == 0
+        ):
+            return "REJ"
+        return "RSTRH" if o_inactive else "RSTR"
+    if o.state == RESET:
+        if r_inactive:
+            # Zeek: history matches ^S[^HAFGIQ]*R (a SYN, nothing back, then RST)
+            if starts_with_syn and not r.sent_synack and not o.sent_ack_only and not o.sent_fin:
+                return "RSTOS0"
+            return "OTH"
+        return "RSTO"
+    if r.state == CLOSED and o.state == CLOSED:
+        return "SF"
+    if o.state == CLOSED:
+        return "SH" if r_inactive else "S2"
+    if r.state == CLOSED:
+        return "SHR" if o_inactive else "S3"
+    if o.state == SYN_SENT and r.state == INACTIVE:
+        return "S0"
+    if o.state == ESTABLISHED and r.state == ESTABLISHED:
+        return "S1"
+    return "OTH"
+
+
+def epoch_to_datetime(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+def make_uid(salt: str, key: tuple, first_ts: float) -> str:
+    """Deterministic, Zeek-shaped: reloading a capture gives the same uids."""
+    digest = hashlib.blake2b(f"{salt}|{key}|{first_ts:.6f}".encode(), digest_size=13).digest()
+    number, chars = int.from_bytes(digest, "big"), []
+    while len(chars) < 17:
+        number, rest = divmod(number, 62)
+        chars.append(_BASE62[rest])
+    return "C" + "".join(chars)
+
+
+class ConnTracker:
+    """Follows every flow of one capture; `packet` returns its Conn."""
+
+    def __init__(self, salt: str) -> None:
+        self.salt = salt
+        self.active: dict[tuple, Conn] = {}
+
+    def packet(
+        self, proto: str, src: str, sport: int, dst: str, dport: int, ts: float, *,
+        flags: int = 0, seq: int | None = None, tcp_len: int = 0, payload: int = 0,
+        is_reply: bool = False, protocols: str = "", head: bytes = b"",
+    ) -> tuple[Conn, bool]:  # fmt: skip
+        """The packet's connection and whether the packet went orig -> resp."""
+        if proto == "icmp":
+            kind = _ICMP_COUNTERPART.get(sport, sport)
+            key, back = ("icmp", src, kind, dst, 0), ("icmp", dst, kind, src, 0)
+        else:
+            key, back = (proto, src, sport, dst, dport), (proto, dst, dport, src, sport)
+        conn = self.active.get(key)
+        forward = True
+        if conn is None:
+            conn = self.active.get(back)
+            forward = False
+        if conn is not None and ts - conn.last_ts > INACTIVITY_TIMEOUT.get(proto, 60.0):
+            self.active.pop(key if forward else back, None)
+            conn = None
+        if conn is None:
+            flip = self._is_reply(proto, sport, dport, flags, is_reply)
+            stored = back if flip else key
+            forward = not flip
+            orig = (dst, dport, src, sport) if flip else (src, sport, dst, dport)
+            conn = Conn(proto, *orig, uid=make_uid(self.salt, stored, ts), first_ts=ts, last_ts=ts)
+            if proto == "icmp":
+                conn.orig_p, conn.resp_p = sport, dport  # Zeek: type and code
+            conn.history_first_syn = forward and bool(flags & SYN) and not flags & ACK
+            self.active[stored] = conn
+        conn.last_ts = max(conn.last_ts, ts)
+        sender, peer = (conn.orig, conn.resp) if forward else (conn.resp, conn.orig)
+        sender.pkts += 1
+        if proto == "tcp":
+            _tcp_update(sender, peer, flags, seq, tcp_len)
+            if forward and head and len(conn.start) < START_BYTES and sender.seq_base is not None:
+                if (seq - sender.seq_base) & 0xFFFFFFFF == len(conn.start):
+                    conn.start += head[: START_BYTES - len(conn.start)]
+        else:
+            sender.size += max(payload, 0)
+        for name in protocols.split(":")[2:]:
+            service = SERVICES.get(name)
+            if service:
+                conn.services.add(service)
+        return conn, forward
+
+    @staticmethod
+    def _is_reply(proto, sport, dport, flags, is_reply) -> bool:
+        if proto == "tcp" and flags & SYN:
+            return bool(flags & ACK)  # a SYN-ACK seen first: its sender is the responder
+        if is_reply:
+            return True
+        return proto != "icmp" and sport in SERVER_PORTS and dport not in SERVER_PORTS
+
+    def expired(self, now: float) -> list[Conn]:
+        """Connections idle past Zeek's inactivity timeouts, removed."""
+        gone = [
+            key for key, conn in self.active.items()
+            if now - conn.last_ts > INACTIVITY_TIMEOUT.get(conn.proto, 60.0)
+        ]  # fmt: skip
+        return [self.active.pop(key) for key in gone]
+
+    def remaining(self) -> list[Conn]:
+        conns, self.active = list(self.active.values()), {}
+        return conns
+
+
+def _tcp_update(sender: Endpoint, peer: Endpoint, flags: int, seq: int | None, length: int) -> None:
+    if seq is not None:
+        if flags & SYN:
+            sender.seq_base = (seq + 1) & 0xFFFFFFFF
+        elif sender.seq_base is None:
+            sender.seq_base = seq
+        if length and sender.seq_base is not None:
+            span = (seq + length - sender.seq_base) & 0xFFFFFFFF
+            if span < 0x80000000:  # ignore data from before the base (old retransmissions)
+                sender.seq_span = max(sender.seq_span, span)
+    if flags & RST:
+        sender.state = RESET
+    elif flags & FIN:
+        sender.sent_fin = True
+        if sender.state != RESET:
+            sender.state = CLOSED
+    elif flags & SYN and flags & ACK:
+        sender.sent_synack = True
+        if sender.state in (INACTIVE, PARTIAL):
+            sender.state = SYN_ACK_SENT
+    elif flags & SYN:
+        sender.sent_syn = True
+        if sender.state == INACTIVE:
+            sender.state = SYN_SENT
+    else:
+        sender.sent_ack_only = True
+        if sender.state == INACTIVE:
+            sender.state = PARTIAL
+        elif sender.state in (SYN_SENT, SYN_ACK_SENT) and peer.state in (
+            SYN_SENT, SYN_ACK_SENT, ESTABLISHED,
+        ):  # fmt: skip
+            sender.state = ESTABLISHED
+            if peer.state == SYN_ACK_SENT:
+                peer.state = ESTABLISHED

@@ -1,0 +1,321 @@
+"""One capture in, Zeek-style rows out: connections, dns, http, files.
+
+Two tshark passes run at once, each streamed: the main one with every
+packet's connection, DNS and HTTP fields, and one for the HTTP response
+bodies (hashed in memory). Rows come out as they complete, so memory holds
+only live connections and unanswered requests.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from itertools import chain
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from tasks.capture_conn import Conn, ConnTracker
+from tasks.capture_dns import RDATA_FIELD, DnsLog, DnsMessage
+from tasks.capture_http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
+from tasks.capture_tshark import CaptureError, TsharkRun, field_args, tshark_lines
+
+PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
+               b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}  # fmt: skip
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+LINK_TYPES = {0: "NULL", 1: "EN10MB", 101: "RAW", 105: "IEEE802_11", 113: "LINUX_SLL",
+              127: "IEEE802_11_RADIOTAP", 228: "IPV4", 229: "IPV6", 276: "LINUX_SLL2"}  # fmt: skip
+SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
+# capture_dns.RDATA_FIELD's names -> the tshark fields holding that answer data
+RDATA_TSHARK = {"a": "dns.a", "aaaa": "dns.aaaa", "cname": "dns.cname",
+                "ptr": "dns.ptr.domain_name", "ns": "dns.ns", "mx": "dns.mx.mail_exchange",
+                "txt": "dns.txt"}  # fmt: skip
+assert set(RDATA_TSHARK) == set(RDATA_FIELD.values())
+
+MAIN_FIELDS = (
+    "frame.number", "frame.time_epoch", "frame.protocols",
+    "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt", "ip.len", "ip.hdr_len",
+    "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "tcp.len", "tcp.stream",
+    "udp.srcport", "udp.dstport", "udp.length",
+    "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
+    "dns.id", "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
+    "dns.count.answers", "dns.resp.type", "dns.resp.ttl", *RDATA_TSHARK.values(),
+    "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
+    "http.response.code", "http.content_type", "http.request_in", "http.content_length_header",
+    "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
+)  # fmt: skip
+F = {name: index for index, name in enumerate(MAIN_FIELDS)}
+_RDATA = {name: F[tshark_name] for name, tshark_name in RDATA_TSHARK.items()}
+
+
+@dataclass
+class CaptureInfo:
+    md5: str
+    sha256: str
+    size_bytes: int
+    link_type: str | None
+    packets: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    partial: str | None = None  # tshark's words when the capture is cut short
+
+
+@dataclass
+class Limits:
+    timeout: float = 600.0
+    max_line_bytes: int = 64 << 20
+    max_capture_bytes: int = 8 << 30
+
+
+def ensure_uncompressed(path: Path, workdir: Path, max_bytes: int) -> Path:
+    """The capture itself: gzip is inflated into `workdir` (ours, private),
+    under a name we choose, with a cap against bombs."""
+    with path.open("rb") as handle:
+        if handle.read(2) != b"\x1f\x8b":
+            return path
+    target = workdir / "capture.pcap"
+    written = 0
+    with gzip.open(path, "rb") as source, target.open("wb") as sink:
+        try:
+            while chunk := source.read(1 << 20):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise CaptureError(f"decompressed capture exceeds the cap of {max_bytes} bytes")
+                sink.write(chunk)
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+            raise CaptureError(f"corrupt gzip: {error}") from error
+    return target
+
+
+def capture_info(path: Path) -> CaptureInfo:
+    """Hashes and link type; refuses anything that is not pcap or pcapng."""
+    md5, sha256, size = hashlib.md5(), hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        # pcapng's link type sits in the block after the section header,
+        # which carries options of any length: read well past it.
+        head = handle.read(1 << 16)
+        # Chained, not unpacked: the file streams through, one chunk in memory.
+        for block in chain((head,), iter(lambda: handle.read(1 << 20), b"")):
+            md5.update(block)
+            sha256.update(block)
+            size += len(block)
+    return CaptureInfo(md5.hexdigest(), sha256.hexdigest(), size, link_type_of(head))
+
+
+def link_type_of(head: bytes) -> str | None:
+    if head[:4] in PCAP_MAGICS and len(head) >= 24:
+        code = struct.unpack(PCAP_MAGICS[head[:4]] + "I", head[20:24])[0] & 0xFFFF
+        return LINK_TYPES.get(code, str(code))
+    if head[:4] == PCAPNG_MAGIC and len(head) >= 12:
+        order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        shb_length = struct.unpack(order + "I", head[4:8])[0]
+        idb = head[shb_length : shb_length + 10]
+        if len(idb) == 10 and struct.unpack(order + "I", idb[:4])[0] == 1:
+            code = struct.unpack(order + "H", idb[8:10])[0]
+            return LINK_TYPES.get(code, str(code))
+        return None
+    raise CaptureError(f"not a pcap or pcapng capture (first bytes {head[:8].hex()})")
+
+
+def _text(value: bytes) -> str | None:
+    if not value:
+        return None
+    text = value.decode("utf-8", "backslashreplace")
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
+def _first(value: bytes) -> bytes:
+    return value.split(b"\x1f", 1)[0]
+
+
+def _int(value: bytes, base: int = 10) -> int | None:
+    value = _first(value)
+    if not value:
+        return None
+    try:
+        return int(value, 0 if value.startswith(b"0x") else base)
+    except ValueError:
+        return None
+
+
+def _list(value: bytes) -> list[str]:
+    return [_text(v) or "" for v in value.split(b"\x1f")] if value else []
+
+
+def _body_feed(capture: Path, decode_as: list[str], display_filter: str, limits: Limits,
+               run: TsharkRun) -> tuple[BodyFeed, threading.Thread]:  # fmt: skip
+    """Start the body pass on its own thread (and tshark on the other core)."""
+    feed = BodyFeed()
+    lines = tshark_lines(
+        capture, [*decode_as, "-Y", display_filter, *field_args(BODY_FIELDS)], run,
+        timeout=limits.timeout, max_line_bytes=limits.max_line_bytes,
+    )  # fmt: skip
+    thread = threading.Thread(target=feed.consume, args=(lines,), daemon=True)
+    thread.start()
+    return feed, thread
+
+
+def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) -> Iterator[tuple[str, tuple]]:
+    """(table, row) for every row of the capture; fills in `info` as it goes.
+
+    One main pass with tshark's own protocol guesses; if a connection opened
+    with an HTTP request that tshark did not dissect (Zeek finds protocols by
+    content, tshark by port), one more pass decodes those ports as HTTP.
+    """
+    body_run, run = TsharkRun(), TsharkRun()
+    feed, body_thread = _body_feed(capture, [], "http.response", limits, body_run)
+    tracker, dns, http = ConnTracker(info.sha256), DnsLog(object_id), HttpLog(object_id, feed)
+    missed: list[Conn] = []
+
+    def finished(conns) -> Iterator[tuple[str, tuple]]:
+        for conn in conns:
+            if conn.proto == "tcp" and http.missed(conn):
+                missed.append(conn)
+            yield "connections", conn.row(object_id)
+
+    try:
+        lines = tshark_lines(capture, [*field_args(MAIN_FIELDS)], run,
+                             timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
+        for f in _rows_of(lines):
+            ts = float(f[F["frame.time_epoch"]])
+            info.packets += 1
+            info.first_ts = ts if info.first_ts is None else min(info.first_ts, ts)
+            info.last_ts = ts if info.last_ts is None else max(info.last_ts, ts)
+            if info.packets % SWEEP_EVERY == 0:
+                yield from finished(tracker.expired(ts))
+                for row in dns.expired(ts):
+                    yield "dns_queries", row
+            packet = _packet(f, ts)
+            if packet is None:
+                continue
+            conn, forward = tracker.packet(**packet)
+            if f[F["dns.id"]]:
+                if (row := dns.message(conn, _dns_message(f, ts))) is not None:
+                    yield "dns_queries", row
+            if b"http" in f[F["frame.protocols"]]:
+                yield from _http(f, ts, conn, forward, http)
+        yield from finished(tracker.remaining())
+        for row in dns.remaining():
+            yield "dns_queries", row
+        for row in http.remaining():
+            yield "http_requests", row
+    finally:
+        body_thread.join()
+    if feed.error:
+        raise feed.error
+    info.partial = run.partial or body_run.partial
+    if missed:
+        yield from _missed_http(capture, object_id, missed, limits)
+
+
+def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limits) -> Iterator[tuple[str, tuple]]:
+    """HTTP rows of connections tshark did not recognise, decoding their ports as HTTP."""
+    ports = sorted({conn.resp_p for conn in conns})[:64]
+    decode_as = [arg for port in ports for arg in ("-d", f"tcp.port=={port},http")]
+    only = " || ".join(f"tcp.port == {port}" for port in ports)
+    by_key = {}
+    for conn in conns:
+        by_key[(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p)] = (conn, True)
+        by_key[(conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)] = (conn, False)
+    body_run, run = TsharkRun(), TsharkRun()
+    feed, body_thread = _body_feed(capture, decode_as, f"http.response && ({only})", limits, body_run)
+    http = HttpLog(object_id, feed)
+    try:
+        lines = tshark_lines(capture, [*decode_as, "-Y", f"http && ({only})", *field_args(MAIN_FIELDS)],
+                             run, timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
+        for f in _rows_of(lines):
+            packet = _packet(f, float(f[F["frame.time_epoch"]]))
+            if packet is None or packet["proto"] != "tcp":
+                continue
+            found = by_key.get((packet["src"], packet["sport"], packet["dst"], packet["dport"]))
+            if found:
+                yield from _http(f, packet["ts"], found[0], found[1], http)
+        for row in http.remaining():
+            yield "http_requests", row
+    finally:
+        body_thread.join()
+
+
+def _rows_of(lines: Iterator[bytes]) -> Iterator[list[bytes]]:
+    width = len(MAIN_FIELDS)
+    for line in lines:
+        fields = line.split(b"\t")
+        if len(fields) == width:
+            yield fields
+
+
+def _packet(f: list[bytes], ts: float) -> dict | None:
+    src = _first(f[F["ip.src"]]) or _first(f[F["ipv6.src"]])
+    dst = _first(f[F["ip.dst"]]) or _first(f[F["ipv6.dst"]])
+    if not src or not dst:
+        return None  # ARP and other non-IP frames carry no connection
+    common = {"src": src.decode(), "dst": dst.decode(), "ts": ts,
+              "protocols": f[F["frame.protocols"]].decode("ascii", "replace")}  # fmt: skip
+    if f[F["tcp.srcport"]]:
+        return {
+            **common, "proto": "tcp",
+            "sport": _int(f[F["tcp.srcport"]]), "dport": _int(f[F["tcp.dstport"]]),
+            "flags": _int(f[F["tcp.flags"]]) or 0, "seq": _int(f[F["tcp.seq_raw"]]),
+            "tcp_len": _int(f[F["tcp.len"]]) or 0,
+            "head": bytes.fromhex(f[F["data.data"]][:32].decode()) if f[F["data.data"]] else b"",
+        }  # fmt: skip
+    if f[F["udp.srcport"]]:
+        return {
+            **common, "proto": "udp",
+            "sport": _int(f[F["udp.srcport"]]), "dport": _int(f[F["udp.dstport"]]),
+            "payload": (_int(f[F["udp.length"]]) or 8) - 8,
+            "is_reply": f[F["dns.flags.response"]][:1] in (b"1", b"T"),
+        }  # fmt: skip
+    icmp_type = _int(f[F["icmp.type"]])
+    icmp_code = _int(f[F["icmp.code"]])
+    if icmp_type is None:
+        icmp_type, icmp_code = _int(f[F["icmpv6.type"]]), _int(f[F["icmpv6.code"]])
+    if icmp_type is None:
+        return None
+    ip_len, header = _int(f[F["ip.len"]]), _int(f[F["ip.hdr_len"]])
+    payload = (ip_len - header - 8) if ip_len and header else 0
+    return {**common, "proto": "icmp", "sport": icmp_type, "dport": icmp_code or 0,
+            "payload": payload}  # fmt: skip
+
+
+def _dns_message(f: list[bytes], ts: float) -> DnsMessage:
+    return DnsMessage(
+        ts=ts,
+        trans_id=_int(f[F["dns.id"]]),
+        is_response=_first(f[F["dns.flags.response"]]) in (b"1", b"True"),
+        query=_text(_first(f[F["dns.qry.name"]])),
+        qtype=_int(f[F["dns.qry.type"]]),
+        rcode=_int(f[F["dns.flags.rcode"]]),
+        answer_count=_int(f[F["dns.count.answers"]]) or 0,
+        rr_types=[int(t) for t in f[F["dns.resp.type"]].split(b"\x1f") if t.isdigit()],
+        ttls=[t.decode() for t in f[F["dns.resp.ttl"]].split(b"\x1f") if t.isdigit()],
+        rdata={name: _list(f[index]) for name, index in _RDATA.items()},
+    )
+
+
+def _http(f, ts, conn, forward, http: HttpLog) -> Iterator[tuple[str, tuple]]:
+    frame = int(f[F["frame.number"]])
+    if f[F["http.request.method"]]:
+        http.request(frame, HttpRequest(
+            ts=ts, conn=conn,
+            method=_text(_first(f[F["http.request.method"]])),
+            host=_text(_first(f[F["http.host"]])),
+            uri=_text(_first(f[F["http.request.uri"]])),
+            referrer=_text(_first(f[F["http.referer"]])),
+            user_agent=_text(_first(f[F["http.user_agent"]])),
+            body_len=_int(f[F["http.content_length_header"]]) or 0,
+        ))  # fmt: skip
+    elif f[F["http.response.code"]]:
+        row, files = http.response(
+            frame, _int(f[F["http.request_in"]]), conn, _int(f[F["http.response.code"]]),
+            _text(_first(f[F["http.content_type"]])), _int(f[F["http.content_length_header"]]),
+        )  # fmt: skip
+        if row is not None:
+            yield "http_requests", row
+        for file_row in files:
+            yield "extracted_files", file_row
+    elif not forward:
+        http.server_spoke.add(conn.uid)

@@ -1,0 +1,218 @@
+"""HTTP as Zeek's http.log has it, and the files carried in its responses.
+
+Response bodies come from tshark's reassembled HTTP messages, decoded here
+(tasks/http_body.py), and are hashed in memory: these captures carry live malware, so no body ever touches the disk,
+and no name from the network ever becomes a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from tasks.capture_conn import Conn, epoch_to_datetime
+from tasks.http_body import BodyTooLarge, decoded_body
+
+HTTP_COLUMNS = (
+    "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "method",
+    "host", "uri", "referrer", "user_agent", "status_code", "resp_mime_types",
+    "request_body_len", "response_body_len",
+)  # fmt: skip
+FILE_COLUMNS = (
+    "source_object_id", "ts", "uid", "host", "uri", "size", "mime_type", "file_type",
+    "md5", "sha1", "sha256", "entropy",
+)  # fmt: skip
+_MAGIC_LOCK = threading.Lock()  # libmagic handles are not thread-safe
+HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
+                b"PATCH ", b"TRACE ", b"PROPFIND ")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    size: int
+    md5: str
+    sha1: str
+    sha256: str
+    entropy: float
+    mime_type: str | None
+    file_type: str | None
+
+
+def shannon_entropy(body: bytes) -> float:
+    """Bits per byte: near 8 for compressed or encrypted payloads."""
+    if not body:
+        return 0.0
+    counts = np.bincount(np.frombuffer(body, dtype=np.uint8), minlength=256)
+    probabilities = counts[counts > 0] / len(body)
+    return float(-(probabilities * np.log2(probabilities)).sum())
+
+
+def file_facts(body: bytes) -> FileFacts:
+    sha256 = hashlib.sha256(body).hexdigest()
+    mime, description = file_type_of(sha256, body[:MAGIC_HEAD_BYTES]) if body else (None, None)
+    return FileFacts(
+        size=len(body),
+        md5=hashlib.md5(body).hexdigest(),
+        sha1=hashlib.sha1(body).hexdigest(),
+        sha256=sha256,
+        entropy=shannon_entropy(body),
+        mime_type=mime,
+        file_type=description,
+    )
+
+
+MAGIC_HEAD_BYTES = 1 << 14  # libmagic decides on the head; more only costs time
+_TYPES: dict[str, tuple[str, str]] = {}
+
+
+def file_type_of(sha256: str, head: bytes) -> tuple[str, str]:
+    """libmagic's (MIME type, description), once per distinct body: the same
+    scripts and images cross a network again and again."""
+    import magic
+
+    with _MAGIC_LOCK:
+        known = _TYPES.get(sha256)
+        if known is None:
+            if len(_TYPES) >= 4096:
+                _TYPES.clear()
+            known = _TYPES[sha256] = (magic.from_buffer(head, mime=True), magic.from_buffer(head))
+        return known
+
+
+BODY_FIELDS = ("frame.number", "tcp.reassembled.data", "tcp.payload")
+
+
+class BodyFeed:
+    """Response bodies from their own tshark pass, read on another thread
+    while the main pass runs: `take(frame)` waits until the feed has passed
+    `frame`. tshark gives the raw reassembled message as hex; http_body.py
+    undoes chunking and compression, so the bytes hashed are the file's.
+    """
+
+    def __init__(self, max_body_bytes: int = 64 << 20) -> None:
+        self._bodies: dict[int, list[FileFacts]] = {}
+        self._through = 0
+        self._done = False
+        self._changed = threading.Condition()
+        self.max_body_bytes = max_body_bytes
+        self.error: BaseException | None = None
+
+    def consume(self, lines: Iterable[bytes]) -> None:
+        try:
+            for line in lines:
+                parts = line.split(b"\t")
+                if len(parts) != len(BODY_FIELDS) or not parts[0]:
+                    continue
+                frame = int(parts[0].split(b"\x1f", 1)[0])
+                raw = (parts[1] or parts[2]).split(b"\x1f", 1)[0]
+                try:
+                    body = decoded_body(bytes.fromhex(raw.decode()), self.max_body_bytes)
+                except BodyTooLarge:
+                    body = b""
+                if body:
+                    self._bodies.setdefault(frame, []).append(file_facts(body))
+                self._advance(frame)
+        except BaseException as error:  # re-raised in the consumer's thread
+            self.error = error
+        finally:
+            with self._changed:
+                self._done = True
+                self._changed.notify_all()
+
+    def _advance(self, frame: int) -> None:
+        with self._changed:
+            self._through = max(self._through, frame)
+            self._changed.notify_all()
+
+    def take(self, frame: int) -> list[FileFacts]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._done or self._through >= frame)
+        if self.error:
+            raise self.error
+        return self._bodies.pop(frame, [])
+
+
+@dataclass
+class HttpRequest:
+    ts: float
+    conn: Conn
+    method: str | None
+    host: str | None
+    uri: str | None
+    referrer: str | None
+    user_agent: str | None
+    body_len: int
+
+
+class HttpLog:
+    """Pairs requests with their responses (tshark's `http.request_in`)."""
+
+    def __init__(self, object_id: int, bodies: BodyFeed) -> None:
+        self.object_id = object_id
+        self.bodies = bodies
+        self.requests: dict[int, HttpRequest] = {}
+        self.server_spoke: set[str] = set()  # conns whose server sent HTTP data
+        self.request_conns: set[str] = set()  # conns with a request tshark dissected
+
+    def request(self, frame: int, request: HttpRequest) -> None:
+        self.requests[frame] = request
+        self.request_conns.add(request.conn.uid)
+
+    def missed(self, conn: Conn) -> bool:
+        """A connection that opened with an HTTP request tshark did not dissect
+        (HTTP on a port it does not expect, request split into tiny segments)."""
+        return conn.start.startswith(HTTP_METHODS) and conn.uid not in self.request_conns
+
+    def response(
+        self, frame: int, request_frame: int | None, conn: Conn, status: int | None,
+        content_type: str | None, content_length: int | None,
+    ) -> tuple[tuple | None, list[tuple]]:  # fmt: skip
+        """(http row, file rows) for a response."""
+        request = self.requests.pop(request_frame, None) if request_frame else None
+        if request is None and self.missed(conn):
+            return None, []  # the pass that decodes this port as HTTP will report it
+        facts = self.bodies.take(frame)
+        body = facts[0] if facts else None
+        files = [self._file_row(request, conn, f) for f in facts if f.size]
+        if request is None:
+            return None, files
+        mime = body.mime_type if body and body.size else _mime_of(content_type)
+        length = content_length if content_length is not None else (body.size if body else 0)
+        return self._row(request, status, [mime] if mime else None, length), files
+
+    def remaining(self) -> list[tuple]:
+        """Requests never answered; Zeek reports status 0 where the server
+        sent data without a status line (HTTP/0.9)."""
+        rows = []
+        for request in self.requests.values():
+            status = 0 if request.conn.uid in self.server_spoke else None
+            rows.append(self._row(request, status, None, 0))
+        self.requests = {}
+        return rows
+
+    def _row(self, r: HttpRequest, status, mime_types, response_len) -> tuple:
+        c = r.conn
+        return (
+            self.object_id, epoch_to_datetime(r.ts), c.uid, c.orig_h, c.orig_p, c.resp_h,
+            c.resp_p, r.method, r.host, r.uri, r.referrer, r.user_agent, status,
+            mime_types, r.body_len, response_len,
+        )  # fmt: skip
+
+    def _file_row(self, request: HttpRequest | None, conn: Conn, f: FileFacts) -> tuple:
+        ts = epoch_to_datetime(request.ts) if request else None
+        return (
+            self.object_id, ts, conn.uid, request.host if request else None,
+            request.uri if request else None, f.size, f.mime_type, f.file_type,
+            f.md5, f.sha1, f.sha256, round(f.entropy, 6) if not math.isnan(f.entropy) else None,
+        )  # fmt: skip
+
+
+def _mime_of(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
