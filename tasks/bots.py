@@ -1,0 +1,36 @@
+"""Is a user agent a bot, and which kind: one verdict per distinct string.
+
+Later SQL classifies each distinct user agent once and joins the verdict to
+the requests, so this stays a pure function of one string: no database, no
+Prefect, no state beyond the (cached) rules.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tasks.rules import MAX_INPUT, RuleSet, bundled_rules
+
+
+class BotVerdict(NamedTuple):
+    is_bot: bool
+    bot_category: str | None
+    rule_id: str | None  # which rule decided: analysts can check, users can override it
+
+
+HUMAN = BotVerdict(False, None, None)
+
+
+def classify_user_agent(user_agent: str | None, rules: RuleSet | None = None) -> BotVerdict:
+    """The first rule that fires decides; none firing means a person's browser.
+
+    A missing user agent (None, "", "-") is a bot of category `other-bot`
+    decided by the dedicated rule `ua-empty`: every browser sends one.
+    Only the first MAX_INPUT characters are looked at (attacker-controlled).
+    """
+    text = (user_agent or "")[:MAX_INPUT]
+    for rule in (rules or bundled_rules()).user_agent_rules:
+        category = rule.matches(text)
+        if category:
+            return BotVerdict(True, category, rule.id)
+    return HUMAN
