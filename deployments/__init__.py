@@ -1,0 +1,1 @@
+"""Ways to run netsift's flows as deployments (see prefect.yaml for work pools)."""

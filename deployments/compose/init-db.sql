@@ -1,0 +1,2 @@
+-- Prefect's own database beside netsift's, on the same PostgreSQL.
+CREATE DATABASE prefect;
