@@ -132,6 +132,34 @@ def serve(
 
 
 @app.command()
+def browse(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback needs NETSIFT_BROWSE_TOKEN"),
+    port: int = typer.Option(8050, min=1, max=65535, help="Port to listen on"),
+    database_url: Optional[str] = DatabaseUrl,
+) -> None:
+    """The analyst console: filter, sort, plot and export the tables in a browser."""
+    from netsift.console.access import AccessError, check_binding, is_loopback, loopback_hosts
+    from netsift.db import upgrade
+    from netsift.settings import redacted
+
+    url = use_database(database_url)
+    token = Settings().browse_token
+    try:
+        check_binding(host, token)
+    except AccessError as error:
+        console.print(f"[red]netsift browse:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    upgrade(url)
+    from netsift.console.app import create_app
+
+    app_ = create_app(url, token, loopback_hosts(port) if is_loopback(host) else None)
+    shown = f"[{host}]" if ":" in host else host
+    address = f"http://{shown}:{port}/" + ("?token=<NETSIFT_BROWSE_TOKEN>" if token else "")
+    console.print(f"netsift console on {address} over {redacted(url)}", highlight=False, markup=False)
+    app_.run(host=host, port=port, debug=False)
+
+
+@app.command()
 def alerts(
     since: Optional[str] = typer.Option(None, help="ISO datetime: only requests from then on count"),
     rules: list[str] = typer.Option([], "--rules", help="Extra rules file (repeatable)"),

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     raw_line_max_chars: int = Field(
         2_000, gt=0, description="How much of a rejected line is kept for the operator."
     )
+    browse_token: str | None = Field(
+        None,
+        description="Token `netsift browse` demands when bound beyond loopback (16+ characters).",
+    )
 
 
 def redacted(url: str) -> str:

@@ -1,0 +1,237 @@
+"""The Dash app behind `netsift browse`: a grid over one table at a time, the
+plots, and a CSV export of the grid's current view.
+
+Dash with AG Grid rather than Dash's DataTable: Dash 4 deprecates DataTable,
+and AG Grid's infinite row model hands the server each page request as
+structured JSON (rows wanted, filter model, sort model), so nothing is parsed
+from a filter string and no table is ever sent whole to the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlencode
+
+import dash_ag_grid as dag
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from flask import Response, request, stream_with_context
+
+from netsift.console import charts
+from netsift.console.access import guard
+from netsift.console.cells import csv_chunks, grid_value
+from netsift.console.grid_query import FilterError, count_query, filtered, order_clauses, page_query
+from netsift.console.tables import BROWSABLE, UnknownColumn, browsable, kind_of
+from netsift.db import engine_for
+from netsift.settings import redacted
+
+PAGE_ROWS = 100
+COUNT_CAP = 100_000
+DEFAULT_TABLE = "cloudfront_requests_classified"
+FILTERS = {"number": "agNumberColumnFilter", "date": "agDateColumnFilter"}
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 1rem; }
+header { display: flex; gap: 1rem; align-items: baseline; }
+.toolbar { display: flex; gap: .75rem; align-items: center; margin: .5rem 0; flex-wrap: wrap; }
+.toolbar .table-choice { width: 22rem; } .toolbar .column-choice { min-width: 22rem; flex: 1; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(36rem, 1fr)); gap: .5rem; }
+.error { color: #b00020; } .muted { color: #666; }
+"""
+
+
+def column_defs(table: str) -> list[dict]:
+    defs, view = [], browsable(table)
+    for column in (view.table.c[name] for name in view.display_order):
+        kind = kind_of(column)
+        filter_ = FILTERS.get(kind, "agTextColumnFilter")
+        definition = {"field": column.name, "headerName": column.name, "filter": filter_}
+        if kind == "date":
+            definition["filterParams"] = {"inRangeInclusive": False}
+        defs.append(definition)
+    return defs
+
+
+def grid(table: str, filter_model: dict) -> dag.AgGrid:
+    """A new grid per table or per chart click: the infinite row model starts
+    over with the filter it is born with."""
+    return dag.AgGrid(
+        id={"type": "grid", "table": table, "n": uuid.uuid4().hex},
+        rowModelType="infinite",
+        columnDefs=column_defs(table),
+        defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True, "minWidth": 110},
+        filterModel=filter_model,
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": PAGE_ROWS,
+            "paginationPageSizeSelector": False,
+            "cacheBlockSize": PAGE_ROWS,
+            "maxBlocksInCache": 20,
+            "infiniteInitialRowCount": 1,
+            "rowBuffer": 0,
+            "suppressMultiSort": False,
+            "enableCellTextSelection": True,
+            # Every column in the page, so each can be found and hidden by name.
+            "suppressColumnVirtualisation": True,
+        },
+        style={"height": "70vh"},
+    )
+
+
+def layout(database: str) -> html.Div:
+    options = [{"label": f"{b.label} ({name})", "value": name} for name, b in BROWSABLE.items()]
+    chart_ids = [*charts.SOURCE_CHARTS, "alerts"]
+    return html.Div([
+        html.Header([html.H2("netsift console"), html.Span(database, className="muted")]),
+        dcc.Tabs(id="tabs", value="tables", children=[
+            dcc.Tab(label="Tables", value="tables", children=[
+                html.Div(className="toolbar", children=[
+                    dcc.Dropdown(id="table", options=options, value=DEFAULT_TABLE, clearable=False,
+                                 className="table-choice"),
+                    dcc.Dropdown(id="hidden", multi=True, placeholder="Hide columns…",
+                                 className="column-choice"),
+                    html.A("Export CSV", id="export", href="", download=""),
+                    html.Span(id="count", className="muted"),
+                ]),
+                html.Div(id="error", className="error", role="alert"),
+                html.Div(id="grid-holder"),
+            ]),
+            dcc.Tab(label="Charts", value="charts", children=[
+                html.Div(className="toolbar", children=[
+                    html.Span("Requests from"),
+                    dcc.RadioItems(id="source", value="cloudfront", inline=True,
+                                   options=[{"label": s.label, "value": k} for k, s in charts.SOURCES.items()]),
+                    html.Span("Click a bar to see its rows.", className="muted"),
+                ]),
+                html.Div(className="charts", children=[
+                    dcc.Graph(id={"type": "chart", "name": name}, config={"displaylogo": False})
+                    for name in chart_ids
+                ]),
+            ]),
+        ]),
+        dcc.Store(id="view"),
+    ])  # fmt: skip
+
+
+def create_app(database_url: str, token: str | None = None, allowed_hosts: set[str] | None = None) -> Dash:
+    engine = engine_for(database_url)
+    dialect = engine.dialect.name
+    app = Dash(__name__, title="netsift console", update_title=None, suppress_callback_exceptions=True)
+    app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
+    guard(app.server, token, allowed_hosts)
+    app.layout = layout(redacted(database_url))
+
+    @app.callback(
+        Output("table", "value"),
+        Output("grid-holder", "children"),
+        Output("tabs", "value"),
+        Output("hidden", "options"),
+        Output("hidden", "value"),
+        Input("table", "value"),
+        Input({"type": "chart", "name": ALL}, "clickData"),
+    )
+    def show_table(table, _clicks):
+        """A table chosen, or a bar clicked: a fresh grid, filtered as asked."""
+        trigger = ctx.triggered_id
+        filter_model, tab = {}, no_update
+        if isinstance(trigger, dict) and trigger.get("type") == "chart":
+            target = charts.clicked_link(ctx.triggered[0]["value"])
+            if target is None or target.get("table") not in BROWSABLE:
+                return (no_update,) * 5
+            table, filter_model, tab = target["table"], target["filter"], "tables"
+        if table not in BROWSABLE:
+            table = DEFAULT_TABLE
+        return table, grid(table, filter_model), tab, browsable(table).display_order, []
+
+    @app.callback(
+        Output({"type": "grid", "table": ALL, "n": ALL}, "getRowsResponse"),
+        Output("view", "data"),
+        Output("error", "children"),
+        Input({"type": "grid", "table": ALL, "n": ALL}, "getRowsRequest"),
+        prevent_initial_call=True,
+    )
+    def rows(requests):
+        """One page, filtered and sorted in the database."""
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not requests or not requests[0]:
+            return [no_update] * len(requests), no_update, no_update
+        req = requests[0]
+        try:
+            view = browsable(trigger["table"])
+            start, end = int(req.get("startRow", 0)), int(req.get("endRow", PAGE_ROWS))
+            query = page_query(view, req.get("filterModel"), req.get("sortModel"), start, end, dialect)
+            with engine.connect() as conn:
+                result = conn.execute(query)
+                names = list(result.keys())
+                data = [dict(zip(names, map(grid_value, row))) for row in result]
+        except (FilterError, UnknownColumn, TypeError, ValueError) as error:
+            return [{"rowData": [], "rowCount": 0}], no_update, f"Filter not applied: {error}"
+        response = {"rowData": data}
+        if len(data) < end - start:
+            response["rowCount"] = start + len(data)
+        current = {"table": view.name, "filter": req.get("filterModel") or {}, "sort": req.get("sortModel") or []}
+        return [response], current if start == 0 else no_update, ""
+
+    @app.callback(
+        Output({"type": "grid", "table": ALL, "n": ALL}, "columnState"),
+        Input("hidden", "value"),
+        State("table", "value"),
+        State({"type": "grid", "table": ALL, "n": ALL}, "id"),
+        prevent_initial_call=True,
+    )
+    def hide_columns(hidden, table, grids):
+        hidden = set(hidden or [])
+        every = browsable(table).display_order if table in BROWSABLE else []
+        return [[{"colId": name, "hide": name in hidden} for name in every] for _ in grids]
+
+    @app.callback(
+        Output("count", "children"),
+        Output("export", "href"),
+        Input("view", "data"),
+        Input("hidden", "value"),
+    )
+    def count_and_export(current, hidden):
+        if not current or current.get("table") not in BROWSABLE:
+            return "", ""
+        view = browsable(current["table"])
+        try:
+            with engine.connect() as conn:
+                n = conn.execute(count_query(view, current["filter"], dialect, COUNT_CAP)).scalar()
+        except (FilterError, UnknownColumn):
+            return "", ""
+        counted = f"more than {COUNT_CAP:,} rows" if n > COUNT_CAP else f"{n:,} rows"
+        shown = [name for name in view.display_order if name not in set(hidden or [])]
+        params = {"table": view.name, "filter": json.dumps(current["filter"]),
+                  "sort": json.dumps(current["sort"]), "columns": ",".join(shown)}  # fmt: skip
+        return counted, "/export.csv?" + urlencode(params)
+
+    @app.callback(
+        Output({"type": "chart", "name": ALL}, "figure"),
+        Input("source", "value"),
+        State({"type": "chart", "name": ALL}, "id"),
+    )
+    def draw(source_key, ids):
+        source = charts.SOURCES.get(source_key, charts.SOURCES["cloudfront"])
+        figures = []
+        for chart_id in ids:
+            name = chart_id["name"]
+            if name == "alerts":
+                figures.append(charts.alerts_over_time(engine))
+            else:
+                figures.append(charts.SOURCE_CHARTS[name](engine, source))
+        return figures
+
+    @app.server.route("/export.csv")
+    def export_csv():
+        """The grid's current view, every matching row, as CSV."""
+        try:
+            view = browsable(request.args.get("table", ""))
+            filter_model = json.loads(request.args.get("filter") or "{}")
+            sort_model = json.loads(request.args.get("sort") or "[]")
+            columns = [c for c in (request.args.get("columns") or "").split(",") if c] or None
+            query = filtered(view, filter_model, dialect, columns).order_by(*order_clauses(view, sort_model))
+        except (FilterError, UnknownColumn, ValueError) as error:
+            return Response(f"export refused: {error}\n", 400, mimetype="text/plain")
+        headers = {"Content-Disposition": f'attachment; filename="{view.name}.csv"'}
+        return Response(stream_with_context(csv_chunks(engine, query)), mimetype="text/csv", headers=headers)
+
+    return app

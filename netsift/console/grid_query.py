@@ -1,0 +1,226 @@
+"""AG Grid's filter and sort models, turned into SQL with bound parameters.
+
+The browser sends `filterModel` and `sortModel` as JSON, and anyone can send
+any JSON: column names are looked up in the table's definition, operators in
+the maps below, and every value reaches the database as a bound parameter.
+Filtering, sorting and paging run in the database, so a table of millions of
+rows never comes into memory.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from netsift.console.tables import Browsable, UnknownColumn, kind_of
+
+# Anything larger is not a query an analyst meant; it bounds the server's work.
+MAX_CONDITIONS = 32
+MAX_VALUE_CHARS = 2_000
+
+
+class FilterError(ValueError):
+    """A filter or sort the console cannot apply; its message is for the analyst."""
+
+
+def text_form(column, dialect: str) -> ColumnElement:
+    """How a value reads as text: what text filters match and what CSV holds.
+    Lists read `a, b` on both databases, booleans `true` / `false`."""
+    kind = kind_of(column)
+    if kind == "bool":
+        return case((column.is_(True), "true"), (column.is_(False), "false"))
+    if kind == "list":
+        if dialect == "postgresql":
+            return func.array_to_string(column, ", ")
+        each = func.json_each(column).table_valued("value")
+        return select(func.group_concat(each.c.value, ", ")).scalar_subquery()
+    if kind in ("text",):
+        return column
+    return cast(column, String)
+
+
+def _text_condition(expr, op: str, value) -> ColumnElement:
+    if op == "blank":
+        return or_(expr.is_(None), expr == "")
+    if op == "notBlank":
+        return and_(expr.is_not(None), expr != "")
+    value = _value(value)
+    if op == "equals":
+        return func.lower(expr) == value.lower()
+    if op == "notEqual":
+        return or_(expr.is_(None), func.lower(expr) != value.lower())
+    if op == "contains":
+        return expr.icontains(value, autoescape=True)
+    if op == "notContains":
+        return or_(expr.is_(None), not_(expr.icontains(value, autoescape=True)))
+    if op == "startsWith":
+        return expr.istartswith(value, autoescape=True)
+    if op == "endsWith":
+        return expr.iendswith(value, autoescape=True)
+    raise FilterError(f"unknown text filter {str(op)[:40]!r}")
+
+
+def _value(value) -> str:
+    if value is None or isinstance(value, (dict, list)):
+        raise FilterError("a text filter needs a value")
+    value = str(value)
+    if len(value) > MAX_VALUE_CHARS:
+        raise FilterError(f"a filter value is limited to {MAX_VALUE_CHARS} characters")
+    return value
+
+
+def _number(value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FilterError(f"{str(value)[:40]!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise FilterError("a number filter needs a finite number")
+    return int(number) if number.is_integer() else number
+
+
+def _number_condition(column, condition: dict) -> ColumnElement:
+    op = condition.get("type")
+    if op == "blank":
+        return column.is_(None)
+    if op == "notBlank":
+        return column.is_not(None)
+    value = _number(condition.get("filter"))
+    if op == "inRange":
+        return column.between(value, _number(condition.get("filterTo")))
+    comparisons = {
+        "equals": column.__eq__,
+        "notEqual": lambda v: or_(column.is_(None), column != v),
+        "greaterThan": column.__gt__,
+        "greaterThanOrEqual": column.__ge__,
+        "lessThan": column.__lt__,
+        "lessThanOrEqual": column.__le__,
+    }
+    if op not in comparisons:
+        raise FilterError(f"unknown number filter {str(op)[:40]!r}")
+    return comparisons[op](value)
+
+
+def _moment(value) -> datetime:
+    """AG Grid sends `YYYY-MM-DD HH:MM:SS`; times are UTC, like the tables."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise FilterError(f"{str(value)[:40]!r} is not a date") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _date_condition(column, condition: dict) -> ColumnElement:
+    """A date names its whole day; a range runs from its start up to (not
+    including) its end, which the console's own links give to the second."""
+    op = condition.get("type")
+    if op == "blank":
+        return column.is_(None)
+    if op == "notBlank":
+        return column.is_not(None)
+    start = _moment(condition.get("dateFrom"))
+    day_end = start + timedelta(days=1)
+    if op == "equals":
+        return and_(column >= start, column < day_end)
+    if op == "notEqual":
+        return or_(column < start, column >= day_end)
+    if op == "greaterThan":
+        return column >= day_end
+    if op == "lessThan":
+        return column < start
+    if op == "inRange":
+        return and_(column >= start, column < _moment(condition.get("dateTo")))
+    raise FilterError(f"unknown date filter {str(op)[:40]!r}")
+
+
+def _condition(view: Browsable, name: str, condition: dict, dialect: str) -> ColumnElement:
+    if not isinstance(condition, dict):
+        raise FilterError(f"the filter on {name} is malformed")
+    column = view.column(name)
+    if "conditions" in condition:
+        parts = condition["conditions"]
+        if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_CONDITIONS:
+            raise FilterError(f"the filter on {name} is malformed")
+        joined = [_condition(view, name, part, dialect) for part in parts]
+        operator = condition.get("operator", "AND")
+        if operator not in ("AND", "OR"):
+            raise FilterError(f"unknown operator {str(operator)[:10]!r}")
+        return and_(*joined) if operator == "AND" else or_(*joined)
+    kind = kind_of(column)
+    if kind == "number" and condition.get("filterType") == "number":
+        return _number_condition(column, condition)
+    if kind == "date" and condition.get("filterType") == "date":
+        return _date_condition(column, condition)
+    return _text_condition(text_form(column, dialect), condition.get("type"), condition.get("filter"))
+
+
+def where_clause(view: Browsable, filter_model: dict | None, dialect: str) -> ColumnElement:
+    """All column filters, ANDed, as AG Grid means them."""
+    if not filter_model:
+        return true()
+    if not isinstance(filter_model, dict) or len(filter_model) > MAX_CONDITIONS:
+        raise FilterError("the filter is malformed")
+    try:
+        return and_(*(_condition(view, name, cond, dialect) for name, cond in filter_model.items()))
+    except UnknownColumn as error:
+        raise FilterError(str(error)) from None
+
+
+def order_clauses(view: Browsable, sort_model: list | None) -> list:
+    """The analyst's sort, then the default (newest first), then the table's
+    key, so that every page boundary falls in the same place twice."""
+    clauses, used = [], set()
+    for item in sort_model or []:
+        if not isinstance(item, dict) or item.get("sort") not in ("asc", "desc"):
+            raise FilterError("the sort is malformed")
+        try:
+            column = view.column(item.get("colId"))
+        except UnknownColumn as error:
+            raise FilterError(str(error)) from None
+        if column.name in used:
+            continue
+        used.add(column.name)
+        ordered = column.asc() if item["sort"] == "asc" else column.desc()
+        clauses.append(ordered.nulls_last())
+    time_column = view.time_column
+    if not clauses and time_column:
+        clauses.append(view.table.c[time_column].desc().nulls_last())
+        used.add(time_column)
+    clauses.extend(view.table.c[k].asc() for k in view.order_key if k not in used)
+    return clauses
+
+
+def filtered(view: Browsable, filter_model, dialect: str, columns=None) -> Select:
+    chosen = [view.column(c) for c in columns] if columns else list(view.table.c)
+    return select(*chosen).where(where_clause(view, filter_model, dialect))
+
+
+def page_query(view: Browsable, filter_model, sort_model, start: int, end: int, dialect: str) -> Select:
+    """One page (rows `start` to `end`, end excluded) of the filtered, sorted view."""
+    start, end = int(start), int(end)
+    if start < 0 or end <= start or end - start > 1_000:
+        raise FilterError("a page is 1 to 1,000 rows")
+    query = filtered(view, filter_model, dialect).order_by(*order_clauses(view, sort_model))
+    return query.offset(start).limit(end - start)
+
+
+def count_query(view: Browsable, filter_model, dialect: str, cap: int) -> Select:
+    """Matching rows, counted up to `cap`: an exact count of millions costs a
+    full scan the analyst did not ask for."""
+    capped = select(literal_column("1")).select_from(view.table)
+    capped = capped.where(where_clause(view, filter_model, dialect)).limit(cap + 1).subquery()
+    return select(func.count()).select_from(capped)
