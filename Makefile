@@ -10,7 +10,7 @@ DEMO_CAPTURES := tests/data/pcap
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup system demo test bench bench-cloudfront bench-pcap bench-detect quality db-upgrade clean
+.PHONY: setup system demo test bench bench-cloudfront bench-pcap bench-detect bench-console quality db-upgrade clean browse
 
 setup: system $(STAMP)
 
@@ -45,7 +45,7 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
-bench: bench-cloudfront bench-pcap bench-detect
+bench: bench-cloudfront bench-pcap bench-detect bench-console
 
 bench-cloudfront: setup
 	$(BIN)/python -m bench.cloudfront
@@ -55,6 +55,9 @@ bench-pcap: setup
 
 bench-detect: setup
 	$(BIN)/python -m bench.detect
+
+bench-console: setup
+	$(BIN)/python -m bench.console
 
 quality: setup
 	$(BIN)/python -m bench.quality

@@ -59,6 +59,24 @@ def truncate(url: str) -> None:
     engine.dispose()
 
 
+def load_folder(url: str, folder: Path) -> int:
+    """Load every object of `folder` in-process (no Prefect), then ANALYZE;
+    the number of requests in the table."""
+    from netsift.db import engine_for
+    from netsift.settings import Settings
+    from tasks.cloudfront_load import load_object
+    from tasks.sources import Window, list_local
+
+    engine, settings = engine_for(url), Settings(database_url=url)
+    for obj in list_local(folder, Window.of()):
+        load_object(engine, obj, settings)
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT COUNT(*) FROM cloudfront_requests")).scalar()
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    return total
+
+
 def run_netsift(folder: Path, url: str) -> tuple[float, int, int]:
     """(seconds, rows loaded, peak RSS in bytes) of one `netsift cloudfront` run."""
     truncate(url)

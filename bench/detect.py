@@ -18,15 +18,12 @@ from collections import defaultdict
 
 from sqlalchemy import text
 
-from bench.cloudfront import dataset, fresh_database
+from bench.cloudfront import dataset, fresh_database, load_folder
 from netsift.db import engine_for
-from netsift.settings import Settings
 from tasks.bots import classify_user_agent
-from tasks.cloudfront_load import load_object
 from tasks.detect import detect
 from tasks.probes import classify_path
 from tasks.rules import load_rules
-from tasks.sources import Window, list_local
 
 
 def naive(engine, rules, limit: int) -> tuple[int, float, int]:
@@ -56,13 +53,9 @@ def main() -> None:
 
     folder = dataset(args.requests, args.objects)
     url = fresh_database("netsift_bench_detect")
-    engine, settings = engine_for(url), Settings(database_url=url)
+    engine = engine_for(url)
     print("loading", flush=True)
-    for obj in list_local(folder, Window.of()):
-        load_object(engine, obj, settings)
-    with engine.connect() as conn:
-        total = conn.execute(text("SELECT COUNT(*) FROM cloudfront_requests")).scalar()
-        conn.execute(text("ANALYZE"))
+    total = load_folder(url, folder)
     rules = load_rules()
 
     started = time.perf_counter()

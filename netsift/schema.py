@@ -129,6 +129,14 @@ cloudfront_requests = Table(
     Index("ix_cloudfront_requests_c_ip", "c_ip"),
 )
 
+# `netsift browse`: "largest responses first" over millions of rows walks this
+# index instead of sorting the table (migration 0005). Empty values sort last,
+# as the console orders them; SQLite cannot say so in an index and gets DESC.
+Index(
+    "ix_cloudfront_requests_sc_bytes",
+    cloudfront_requests.c.sc_bytes.desc().nulls_last(),
+)
+
 CLOUDFRONT_COPY_COLUMNS: tuple[str, ...] = tuple(c.name for c in cloudfront_requests.columns)
 
 

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,29 +78,34 @@ def stop_process(process: subprocess.Popen) -> None:
         process.kill()
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    """A fresh PostgreSQL database for the session, dropped at the end."""
+@contextmanager
+def fresh_pg_database(prefix: str = "netsift_test"):
+    """A new PostgreSQL database at the schema's head, dropped afterwards."""
     from sqlalchemy import create_engine, text
 
-    from netsift.db import normalized_url
+    from netsift.db import engine_for, normalized_url, upgrade
 
-    name = f"netsift_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(normalized_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    from netsift.db import upgrade
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        engine_for(url).dispose()
+        engine_for.cache_clear()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
-    upgrade(url)
-    yield url
-    from netsift.db import engine_for
 
-    engine_for(url).dispose()
-    engine_for.cache_clear()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh PostgreSQL database for the session, dropped at the end."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 def _empty_tables(url: str) -> None:

@@ -29,6 +29,8 @@ PAGE_ROWS = 100
 COUNT_CAP = 100_000
 DEFAULT_TABLE = "cloudfront_requests_classified"
 FILTERS = {"number": "agNumberColumnFilter", "date": "agDateColumnFilter"}
+WIDE = {"cs_uri_stem", "uri", "cs_user_agent", "user_agent", "cs_referer", "referrer", "file_type",
+        "error", "raw_line", "evidence", "query", "answers"}
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0 1rem; }
 header { display: flex; gap: 1rem; align-items: baseline; }
@@ -47,6 +49,8 @@ def column_defs(table: str) -> list[dict]:
         definition = {"field": column.name, "headerName": column.name, "filter": filter_}
         if kind == "date":
             definition["filterParams"] = {"inRangeInclusive": False}
+        if column.name in WIDE:
+            definition["width"] = 320
         defs.append(definition)
     return defs
 

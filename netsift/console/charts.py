@@ -93,7 +93,7 @@ def label(value, max_chars: int = LABEL_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) > max_chars:
         text = text[: max_chars - 1] + "…"
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=False)
 
 
 def axis_labels(values) -> list[str]:
@@ -161,6 +161,11 @@ def _layout(figure: go.Figure, title: str, empty: bool) -> go.Figure:
     return figure
 
 
+def bucket_width_ms(unit: str) -> float:
+    """Bars as wide as their bucket: a lone bar on a date axis is otherwise a hairline."""
+    return {"hour": 3_600_000, "day": 86_400_000, "month": 30 * 86_400_000}[unit] * 0.9
+
+
 def requests_over_time(engine: Engine, source: RequestSource) -> go.Figure:
     view = source.view
     t = view.table.c
@@ -172,9 +177,11 @@ def requests_over_time(engine: Engine, source: RequestSource) -> go.Figure:
         points = [(b, n) for b, s, n in rows if s == name]
         figure.add_bar(
             name=name, x=[b for b, _ in points], y=[n for _, n in points], marker_color=CLASS_COLOURS[name],
+            width=[bucket_width_ms(unit)] * len(points),
             customdata=[link(view.name, {"ts": between(b, bucket_end(b, unit)), **CLASS_FILTERS[name]})
                         for b, _ in points],
         )  # fmt: skip
+    figure.update_xaxes(type="date")
     return _layout(figure, f"{source.label} requests per {unit}: human, bot, probe", not rows)
 
 
@@ -285,9 +292,11 @@ def alerts_over_time(engine: Engine) -> go.Figure:
         points = [(b, n) for b, s, n in rows if s == rule]
         figure.add_bar(
             name=rule_label, x=[b for b, _ in points], y=[n for _, n in points],
+            width=[bucket_width_ms(unit)] * len(points),
             customdata=[link("alerts", {"first_seen": between(b, bucket_end(b, unit)), "rule": text_is(rule)})
                         for b, _ in points],
         )  # fmt: skip
+    figure.update_xaxes(type="date")
     return _layout(figure, f"Alerts per {unit}, by rule (first seen)", not rows)
 
 

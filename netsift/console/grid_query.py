@@ -194,14 +194,21 @@ def order_clauses(view: Browsable, sort_model: list | None) -> list:
         if column.name in used:
             continue
         used.add(column.name)
-        ordered = column.asc() if item["sort"] == "asc" else column.desc()
-        clauses.append(ordered.nulls_last())
+        clauses.append(_ordered(column, item["sort"]))
     time_column = view.time_column
     if not clauses and time_column:
-        clauses.append(view.table.c[time_column].desc().nulls_last())
+        clauses.append(_ordered(view.table.c[time_column], "desc"))
         used.add(time_column)
     clauses.extend(view.table.c[k].asc() for k in view.order_key if k not in used)
     return clauses
+
+
+def _ordered(column, direction: str):
+    """Empty values last either way. A column that cannot be NULL gets the
+    database's own order instead, which a plain index serves in both
+    directions (PostgreSQL will not use an ascending index for DESC NULLS LAST)."""
+    ordered = column.asc() if direction == "asc" else column.desc()
+    return ordered.nulls_last() if column.nullable else ordered
 
 
 def filtered(view: Browsable, filter_model, dialect: str, columns=None) -> Select:

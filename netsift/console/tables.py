@@ -22,7 +22,7 @@ def _classified(view: str, base: Table) -> Table:
     return Table(
         view,
         _views,
-        *(Column(c.name, c.type) for c in base.columns),
+        *(Column(c.name, c.type, nullable=c.nullable) for c in base.columns),
         Column("is_bot", Boolean),
         Column("bot_category", Text),
         Column("is_probe", Boolean),

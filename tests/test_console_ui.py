@@ -1,0 +1,274 @@
+"""`netsift browse` in headless Chromium (Debian's, driven by Playwright), over
+PostgreSQL loaded with the bundled samples, a WordPress scan and attacker
+strings: what an analyst clicks, and what the page must never render."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from netsift.db import engine_for
+from netsift.settings import Settings
+from tasks.capture_load import load_capture
+from tasks.cloudfront_load import load_object
+from tasks.detect import detect
+from tasks.rules import load_rules
+from tasks.sources import Window, list_local
+from tests.cloudfront_lines import line, log_text
+from tests.conftest import DATA, ROOT, free_port, fresh_pg_database, start_process, stop_process, wait_for_http
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+NETSIFT = str(Path(sys.executable).parent / "netsift")
+SCANNER = "198.51.100.66"
+HOSTILE_AGENT = '<img src=x onerror="document.title=\'pwned\'">'
+HOSTILE_PATH = '/<a href="javascript:alert(1)">click</a>'
+FORMULA_AGENT = "=HYPERLINK(\"http://evil.example\")"
+SCREENSHOTS_TO_DOCS = os.environ.get("NETSIFT_UPDATE_SCREENSHOTS") == "1"
+WAIT_MS = 30_000
+
+
+def encoded(value: str) -> str:
+    """As CloudFront writes a user agent or path: percent-encoded."""
+    return "".join(c if c.isalnum() or c in "/._-" else f"%{ord(c):02X}" for c in value)
+
+
+def scan_lines() -> list[str]:
+    firefox = encoded("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0")
+    probes = ["/wp-login.php", "/xmlrpc.php", "/wp-admin/install.php", "/wp-content/plugins/revslider/readme.txt",
+              "/wp-config.php.bak", "/.env", "/phpmyadmin/index.php"]  # fmt: skip
+    rows = [line(c_ip=SCANNER, time=f"12:00:{i:02d}", cs_uri_stem=path, sc_status="404", sc_bytes=str(400 + 37 * i),
+                 cs_user_agent="python-requests/2.31.0") for i, path in enumerate(probes)]  # fmt: skip
+    rows += [line(c_ip="192.0.2.10", time=f"12:01:{i:02d}", cs_uri_stem=path, sc_bytes=str(5000 + i),
+                  cs_user_agent=firefox) for i, path in enumerate(["/", "/blog/", "/about", "/blog/"])]  # fmt: skip
+    rows += [
+        # Often enough to be among the most requested paths, so it is plotted.
+        *(line(c_ip="203.0.113.7", time=f"12:02:0{i}", cs_uri_stem=encoded(HOSTILE_PATH), sc_status="404",
+               cs_user_agent=encoded(HOSTILE_AGENT)) for i in range(8)),
+        line(c_ip="203.0.113.8", time="12:02:01", cs_uri_stem="/robots.txt", cs_user_agent=encoded(FORMULA_AGENT)),
+    ]  # fmt: skip
+    return rows
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("console-logs")
+    for sample in (DATA / "cloudfront" / "samples").rglob("*"):
+        if sample.is_file():
+            shutil.copy(sample, logs / f"{sample.parent.name}-{sample.name}")
+    (logs / "E2SCAN.2024-03-01-12.a").write_text(log_text(*scan_lines()))
+    captures = tmp_path_factory.mktemp("console-captures")
+    shutil.copy(DATA / "pcap" / "kitchen_boss.pcap", captures)
+    with fresh_pg_database("netsift_console") as url:
+        engine, settings = engine_for(url), Settings(database_url=url)
+        for obj in list_local(logs, Window.of()):
+            assert load_object(engine, obj, settings).status == "loaded", obj.uri
+        for obj in list_local(captures, Window.of()):
+            assert load_capture(engine, obj, settings).status == "loaded", obj.uri
+        detect(engine, load_rules())
+        yield url
+
+
+@pytest.fixture(scope="module")
+def console(loaded, tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("console") / "browse.log"
+    process = start_process([NETSIFT, "browse", "--port", str(port)], log, {"NETSIFT_DATABASE_URL": loaded})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/", process, 60, log)
+        yield base
+    finally:
+        stop_process(process)
+
+
+def sql(url: str, query: str, **params):
+    with engine_for(url).connect() as conn:
+        return conn.execute(text(query), params).all()
+
+
+def column_texts(page, column: str) -> list[str]:
+    return page.locator(f'.ag-center-cols-container .ag-row .ag-cell[col-id="{column}"]').all_inner_texts()
+
+
+def wait_until(check, what: str, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def page(console, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.set_default_timeout(WAIT_MS)
+        # The console needs nothing from the internet: any other request fails the page.
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(console)
+                   else route.abort())  # fmt: skip
+        page.goto(console + "/")
+        page.locator(".ag-center-cols-container .ag-row").first.wait_for()
+        yield page
+        browser.close()
+
+
+def screenshot(page, name: str, tmp_path: Path) -> None:
+    folder = ROOT / "docs" if SCREENSHOTS_TO_DOCS else tmp_path
+    page.screenshot(path=str(folder / name), full_page=True)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
+def test_filter_sort_hide_and_export_run_on_the_server(page, loaded, console, tmp_path):
+    page.locator('.ag-floating-filter[col-id="cs_uri_stem"] input').fill("wp")
+    matching = sql(loaded, "SELECT cs_uri_stem, sc_bytes, is_probe FROM cloudfront_requests_classified "
+                           "WHERE cs_uri_stem ILIKE '%wp%' ORDER BY sc_bytes")  # fmt: skip
+    # The scan's four WordPress paths, and a real sample's image named /WPbEddoyH-T.jpg.
+    assert len(matching) == 5
+    wait_until(lambda: page.locator("#count").inner_text() == "5 rows", "the filtered count")
+    wait_until(lambda: len(column_texts(page, "cs_uri_stem")) == 5, "the filtered rows")
+    shown = dict(zip(column_texts(page, "cs_uri_stem"), column_texts(page, "is_probe")))
+    assert shown == {uri: str(probe).lower() for uri, _, probe in matching}
+    assert {uri for uri, probe in shown.items() if probe == "true"} == {
+        "/wp-login.php", "/wp-admin/install.php", "/wp-content/plugins/revslider/readme.txt", "/wp-config.php.bak"}
+
+    ascending = [str(size) for _, size, _ in matching]
+    sort = page.locator('[role="columnheader"][col-id="sc_bytes"] .ag-header-cell-label')
+    sort.click()
+    wait_until(lambda: column_texts(page, "sc_bytes") == ascending, "ascending sc_bytes")
+    sort.click()
+    wait_until(lambda: column_texts(page, "sc_bytes") == ascending[::-1], "descending sc_bytes")
+    screenshot(page, "console-table.png", tmp_path)
+
+    page.locator("#hidden").click()
+    page.locator(".dash-dropdown-search").fill("cs_cookie")
+    page.get_by_role("option", name="cs_cookie", exact=True).click()
+    page.keyboard.press("Escape")
+    wait_until(lambda: page.locator('[role="columnheader"][col-id="cs_cookie"]').count() == 0, "cs_cookie hidden")
+
+    href = wait_until(lambda: "cs_cookie" not in (page.locator("#export").get_attribute("href") or "x")
+                      and page.locator("#export").get_attribute("href"), "the export link")  # fmt: skip
+    exported = list(csv.DictReader(io.StringIO(page.request.get(console + href).text())))
+    assert [r["sc_bytes"] for r in exported] == ascending[::-1]
+    assert "cs_cookie" not in exported[0] and "cs_uri_stem" in exported[0]
+    assert {r["cs_uri_stem"]: r["is_probe"] for r in exported} == shown
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
+def test_attacker_strings_show_as_text_in_the_grid_and_in_exports(page, console):
+    page.locator('.ag-floating-filter[col-id="cs_user_agent"] input').fill("onerror")
+    wait_until(lambda: set(column_texts(page, "cs_user_agent")) == {HOSTILE_AGENT}, "the hostile user agent")
+    assert set(column_texts(page, "cs_uri_stem")) == {HOSTILE_PATH}
+    assert page.locator(".ag-root img").count() == 0
+    assert page.locator(".ag-root a").count() == 0
+    assert page.title() != "pwned"
+
+    href = "/export.csv?table=cloudfront_requests_classified&columns=cs_user_agent&filter=" + urllib.request.quote(
+        '{"cs_user_agent": {"filterType": "text", "type": "startsWith", "filter": "=HYPER"}}')  # fmt: skip
+    assert page.request.get(console + href).text().splitlines() == ["cs_user_agent", '"\'' + FORMULA_AGENT.replace('"', '""') + '"']
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
+def test_every_plot_renders_escapes_labels_and_filters_the_grid_on_click(page, loaded, tmp_path):
+    page.get_by_text("Charts", exact=True).click()
+    plots = page.locator(".js-plotly-plot")
+    wait_until(lambda: plots.count() == 6 and all(plots.nth(i).locator(".main-svg").count() for i in range(6)),
+               "six plots")  # fmt: skip
+    titles = [plots.nth(i).locator(".gtitle").text_content() for i in range(6)]
+    assert [t.split(":")[-1].strip() for t in titles[:5]] == [
+        "human, bot, probe", "top and bottom URIs by requests", "bot requests by category",
+        "probing clients by probe category", "response bytes by host and MIME type"]  # fmt: skip
+    assert titles[5].startswith("Alerts per")
+    for i in range(6):
+        wait_until(lambda i=i: plots.nth(i).locator(".bars path, .point path").count() > 0, f"bars in {titles[i]}")
+    # The hostile path is a tick label, as text: no link, no markup.
+    ticks = plots.nth(1).locator(".ytick text").all_text_contents()
+    assert any('<a href="javascript:alert(1)">' in t for t in ticks), [t for t in ticks if "click" in t or "href" in t] or ticks[-5:]
+    assert page.locator(".js-plotly-plot .ytick a, .js-plotly-plot .xtick a, .js-plotly-plot .legend a").count() == 0
+    screenshot(page, "console-charts.png", tmp_path)
+
+    # A click on the scanner's bar shows exactly its probes.
+    plots.nth(3).locator(".bars path").first.click(force=True)
+    page.locator('#tabs .tab--selected:has-text("Tables")').wait_for()
+    clicked = sql(loaded, "SELECT c_ip, probe_category, count(*) FROM cloudfront_requests_classified "
+                          "WHERE is_probe GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
+    first = clicked[0]
+    wait_until(lambda: page.locator("#count").inner_text() == f"{first[2]} rows", "rows of the clicked bar")
+    assert set(column_texts(page, "c_ip")) == {first[0]}
+    assert set(column_texts(page, "probe_category")) == {first[1]}
+
+    # PCAP side: the workbench notebook's bytes by host and MIME type.
+    page.get_by_text("Charts", exact=True).click()
+    page.get_by_text("PCAP HTTP", exact=True).click()
+    wait_until(lambda: "PCAP HTTP" in plots.nth(4).locator(".gtitle").text_content(), "the PCAP plots")
+    wait_until(lambda: "www.kitchenboss.com.au" in plots.nth(4).locator(".xtick text").all_text_contents(), "hosts")
+    screenshot(page, "console-pcap-bytes.png", tmp_path)
+
+
+def test_console_refuses_the_network_without_a_token(loaded, tmp_path):
+    env = {**os.environ, "NETSIFT_DATABASE_URL": loaded}
+    env.pop("NETSIFT_BROWSE_TOKEN", None)
+    refused = subprocess.run([NETSIFT, "browse", "--host", "0.0.0.0"], env=env, capture_output=True, text=True,
+                             timeout=60)  # fmt: skip
+    assert refused.returncode == 2 and "NETSIFT_BROWSE_TOKEN" in refused.stdout + refused.stderr
+
+    token = "correct-horse-battery-staple"
+    port = free_port()
+    process = start_process([NETSIFT, "browse", "--host", "0.0.0.0", "--port", str(port)], tmp_path / "b.log",
+                            {"NETSIFT_DATABASE_URL": loaded, "NETSIFT_BROWSE_TOKEN": token})  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        status = wait_until(lambda: _status(base + "/"), "the console", 60)
+        assert status == 401
+        assert _status(base + "/export.csv?table=alerts") == 401
+        assert _status(base + "/_dash-layout", headers={"Authorization": "Bearer wrong-token-wrong-token"}) == 401
+        assert _status(base + "/_dash-layout", headers={"Authorization": f"Bearer {token}"}) == 200
+        opener = urllib.request.build_opener(_NoRedirect)
+        response = _open(opener, base + f"/?token={token}")
+        assert response.status == 302 and response.headers["Location"] == "/"
+        cookie = response.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert _status(base + "/", headers={"Cookie": cookie.split(";")[0]}) == 200
+    finally:
+        stop_process(process)
+
+
+def test_console_on_loopback_refuses_foreign_host_headers(console):
+    assert _status(console + "/") == 200
+    # A page that rebinds its own name to 127.0.0.1 still sends its own Host.
+    assert _status(console + "/", headers={"Host": "attacker.example"}) == 403
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _open(opener, url, headers=None):
+    try:
+        return opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10)
+    except urllib.error.HTTPError as error:
+        return error
+
+
+def _status(url: str, headers=None) -> int | None:
+    try:
+        return _open(urllib.request.build_opener(_NoRedirect), url, headers).status
+    except (urllib.error.URLError, ConnectionError):
+        return None
