@@ -41,6 +41,10 @@ demo: setup
 	$(BIN)/netsift pcap $(DEMO_CAPTURES)
 	$(BIN)/netsift alerts
 	$(BIN)/netsift report
+	@echo "Next: make browse, then open http://127.0.0.1:8050/ (the analyst console)"
+
+browse: setup
+	$(BIN)/netsift browse
 
 test: setup
 	$(BIN)/python -m pytest

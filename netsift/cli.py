@@ -143,7 +143,8 @@ def browse(
     from netsift.settings import redacted
 
     url = use_database(database_url)
-    token = Settings().browse_token
+    settings = Settings()
+    token = settings.browse_token
     try:
         check_binding(host, token)
     except AccessError as error:
@@ -152,7 +153,8 @@ def browse(
     upgrade(url)
     from netsift.console.app import create_app
 
-    app_ = create_app(url, token, loopback_hosts(port) if is_loopback(host) else None)
+    app_ = create_app(url, token, loopback_hosts(port) if is_loopback(host) else None,
+                      settings.browse_query_timeout_seconds)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + ("?token=<NETSIFT_BROWSE_TOKEN>" if token else "")
     console.print(f"netsift console on {address} over {redacted(url)}", highlight=False, markup=False)

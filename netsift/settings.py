@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     raw_line_max_chars: int = Field(
         2_000, gt=0, description="How much of a rejected line is kept for the operator."
     )
+    browse_query_timeout_seconds: float = Field(
+        30.0, gt=0, description="`netsift browse` stops a PostgreSQL query after this long."
+    )
     browse_token: str | None = Field(
         None,
         description="Token `netsift browse` demands when bound beyond loopback (16+ characters).",

@@ -16,13 +16,15 @@ from urllib.parse import urlencode
 import dash_ag_grid as dag
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request, stream_with_context
+from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 
 from netsift.console import charts
 from netsift.console.access import guard
 from netsift.console.cells import csv_chunks, grid_value
 from netsift.console.grid_query import FilterError, count_query, filtered, order_clauses, page_query
 from netsift.console.tables import BROWSABLE, UnknownColumn, browsable, kind_of
-from netsift.db import engine_for
+from netsift.db import engine_for, normalized_url
 from netsift.settings import redacted
 
 PAGE_ROWS = 100
@@ -116,8 +118,20 @@ def layout(database: str) -> html.Div:
     ])  # fmt: skip
 
 
-def create_app(database_url: str, token: str | None = None, allowed_hosts: set[str] | None = None) -> Dash:
-    engine = engine_for(database_url)
+def console_engine(database_url: str, query_timeout_seconds: float):
+    """The console's own engine. On PostgreSQL every statement is stopped
+    after the timeout: a filter no index serves, over a billion rows, must
+    not hold a connection and a server thread for an hour."""
+    url = normalized_url(database_url)
+    if url.startswith("postgresql"):
+        timeout_ms = max(1, int(query_timeout_seconds * 1000))
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": f"-c statement_timeout={timeout_ms}"})
+    return engine_for(database_url)
+
+
+def create_app(database_url: str, token: str | None = None, allowed_hosts: set[str] | None = None,
+               query_timeout_seconds: float = 30.0) -> Dash:  # fmt: skip
+    engine = console_engine(database_url, query_timeout_seconds)
     dialect = engine.dialect.name
     app = Dash(__name__, title="netsift console", update_title=None, suppress_callback_exceptions=True)
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + STYLE + "</style>")
@@ -169,6 +183,8 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
                 data = [dict(zip(names, map(grid_value, row))) for row in result]
         except (FilterError, UnknownColumn, TypeError, ValueError) as error:
             return [{"rowData": [], "rowCount": 0}], no_update, f"Filter not applied: {error}"
+        except DBAPIError as error:
+            return [{"rowData": [], "rowCount": 0}], no_update, f"The database refused this view: {_reason(error)}"
         response = {"rowData": data}
         if len(data) < end - start:
             response["rowCount"] = start + len(data)
@@ -202,6 +218,8 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
                 n = conn.execute(count_query(view, current["filter"], dialect, COUNT_CAP)).scalar()
         except (FilterError, UnknownColumn):
             return "", ""
+        except DBAPIError as error:
+            return f"rows not counted: {_reason(error)}", ""
         counted = f"more than {COUNT_CAP:,} rows" if n > COUNT_CAP else f"{n:,} rows"
         shown = [name for name in view.display_order if name not in set(hidden or [])]
         params = {"table": view.name, "filter": json.dumps(current["filter"]),
@@ -218,10 +236,13 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         figures = []
         for chart_id in ids:
             name = chart_id["name"]
-            if name == "alerts":
-                figures.append(charts.alerts_over_time(engine))
-            else:
-                figures.append(charts.SOURCE_CHARTS[name](engine, source))
+            try:
+                if name == "alerts":
+                    figures.append(charts.alerts_over_time(engine))
+                else:
+                    figures.append(charts.SOURCE_CHARTS[name](engine, source))
+            except DBAPIError as error:
+                figures.append(charts.unavailable(f"{name}: {_reason(error)}"))
         return figures
 
     @app.server.route("/export.csv")
@@ -239,3 +260,8 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         return Response(stream_with_context(csv_chunks(engine, query)), mimetype="text/csv", headers=headers)
 
     return app
+
+
+def _reason(error: DBAPIError) -> str:
+    """The driver's first line (e.g. the statement timeout), never the SQL."""
+    return str(error.orig).splitlines()[0][:200] if error.orig else type(error).__name__

@@ -161,6 +161,12 @@ def _layout(figure: go.Figure, title: str, empty: bool) -> go.Figure:
     return figure
 
 
+def unavailable(reason: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_annotation(text=label(reason, 120), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    return _layout(figure, "Not available", False)
+
+
 def bucket_width_ms(unit: str) -> float:
     """Bars as wide as their bucket: a lone bar on a date axis is otherwise a hairline."""
     return {"hour": 3_600_000, "day": 86_400_000, "month": 30 * 86_400_000}[unit] * 0.9
