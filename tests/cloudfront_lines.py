@@ -34,3 +34,20 @@ def line(**overrides: str) -> str:
 
 def log_text(*lines: str, header: bool = True) -> str:
     return (HEADER if header else "") + "".join(lines)
+
+
+def loaded_and_classified(database_url: str, folder, *lines: str):
+    """Write `lines` as one log in `folder`, load it, run detection; the engine."""
+    from netsift.db import engine_for
+    from netsift.settings import Settings
+    from tasks.cloudfront_load import load_object
+    from tasks.detect import detect
+    from tasks.rules import load_rules
+    from tasks.sources import Window, list_local
+
+    (folder / "day.log").write_text(log_text(*lines))
+    engine = engine_for(database_url)
+    for obj in list_local(folder, Window.of()):
+        load_object(engine, obj, Settings(database_url=database_url))
+    detect(engine, load_rules())
+    return engine

@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 import netsift
-from netsift.db import engine_for
-from netsift.settings import Settings
-from tasks.cloudfront_load import load_object
-from tasks.detect import detect
-from tasks.rules import load_rules
-from tasks.sources import Window, list_local
-from tests.cloudfront_lines import line, log_text
+from tests.cloudfront_lines import line, loaded_and_classified
 
 FIREFOX = "Mozilla/5.0%20(X11;%20Linux%20x86_64;%20rv:125.0)%20Gecko/20100101%20Firefox/125.0"
 
@@ -25,11 +19,7 @@ def traffic(db, tmp_path):
              cs_referer="https://spam.example/"),
         line(c_ip="198.51.100.9", time="10:00:04", cs_uri_stem="/.git/config", sc_status="404", cs_user_agent="curl/8.5.0"),
     ]  # fmt: skip
-    (tmp_path / "day.log").write_text(log_text(*rows))
-    engine = engine_for(db)
-    for obj in list_local(tmp_path, Window.of()):
-        load_object(engine, obj, Settings(database_url=db))
-    detect(engine, load_rules())
+    loaded_and_classified(db, tmp_path, *rows)
     return db
 
 def test_analyst_views_answer_the_first_questions(traffic):

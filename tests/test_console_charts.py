@@ -16,13 +16,7 @@ from netsift.console.app import console_engine
 from netsift.console.cells import csv_value, grid_value
 from netsift.console.grid_query import page_query
 from netsift.console.tables import browsable
-from netsift.db import engine_for
-from netsift.settings import Settings
-from tasks.cloudfront_load import load_object
-from tasks.detect import detect
-from tasks.rules import load_rules
-from tasks.sources import Window, list_local
-from tests.cloudfront_lines import line, log_text
+from tests.cloudfront_lines import line, loaded_and_classified
 
 FIREFOX = "Mozilla/5.0%20(X11;%20Linux%20x86_64;%20rv:125.0)%20Gecko/20100101%20Firefox/125.0"
 HOSTILE = "/%3Cb%3Ebold%3C/b%3E%3Ca%20href=%22javascript:x()%22%3E"
@@ -45,11 +39,7 @@ def engine(db, tmp_path):
         line(c_ip="198.51.100.9", time="11:05:00", cs_uri_stem=HOSTILE, sc_status="404", sc_bytes="100",
              cs_user_agent="Googlebot/2.1%20(+http://www.google.com/bot.html)"),
     ]  # fmt: skip
-    (tmp_path / "day.log").write_text(log_text(*rows))
-    engine = engine_for(db)
-    for obj in list_local(tmp_path, Window.of()):
-        load_object(engine, obj, Settings(database_url=db))
-    detect(engine, load_rules())
+    engine = loaded_and_classified(db, tmp_path, *rows)
     return engine
 
 

@@ -12,12 +12,7 @@ from netsift.console.grid_query import FilterError, count_query, page_query
 from netsift.console.tables import BROWSABLE, browsable
 from netsift.db import engine_for
 from netsift.schema import alerts, dns_queries, source_objects
-from netsift.settings import Settings
-from tasks.cloudfront_load import load_object
-from tasks.detect import detect
-from tasks.rules import load_rules
-from tasks.sources import Window, list_local
-from tests.cloudfront_lines import line, log_text
+from tests.cloudfront_lines import line, loaded_and_classified
 
 FIREFOX = "Mozilla/5.0%20(X11;%20Linux%20x86_64;%20rv:125.0)%20Gecko/20100101%20Firefox/125.0"
 CF = "cloudfront_requests_classified"
@@ -37,11 +32,7 @@ def traffic(db, tmp_path):
         line(c_ip="203.0.113.5", date="2024-03-02", time="09:00:00", cs_uri_stem="/100%25_off", sc_bytes="800",
              cs_user_agent=FIREFOX),
     ]  # fmt: skip
-    (tmp_path / "day.log").write_text(log_text(*rows))
-    engine = engine_for(db)
-    for obj in list_local(tmp_path, Window.of()):
-        load_object(engine, obj, Settings(database_url=db))
-    detect(engine, load_rules())
+    engine = loaded_and_classified(db, tmp_path, *rows)
     return engine
 
 
