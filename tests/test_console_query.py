@@ -61,6 +61,16 @@ def test_number_and_boolean_filters_and_their_combinations(traffic):
         {"filterType": "number", "type": "inRange", "filter": 800, "filterTo": 899},
     ]}}  # fmt: skip
     assert page(traffic, CF, either) == ["/xmlrpc.php"]
+    # Typed in a number column's text box, as in Dash's DataTable.
+    typed = {"sc_status": {"filterType": "text", "type": "contains", "filter": " > 400 "}}
+    assert sorted(page(traffic, CF, typed)) == ["/wp-admin/", "/wp-login.php", "/xmlrpc.php"]
+    not_404 = {"sc_status": {"filterType": "text", "type": "contains", "filter": "!= 404"}}
+    assert page(traffic, CF, not_404, [{"colId": "sc_bytes", "sort": "asc"}]) == [
+        "/xmlrpc.php", "/", "/100%_off", "/blog/swp-tips"]  # fmt: skip
+    exactly = {"sc_bytes": {"filterType": "text", "type": "equals", "filter": "900"}}
+    assert page(traffic, CF, exactly) == ["/blog/swp-tips"]
+    digits = {"sc_bytes": {"filterType": "text", "type": "startsWith", "filter": "9"}}
+    assert page(traffic, CF, digits) == ["/blog/swp-tips"]
     probes = {"is_probe": {"filterType": "text", "type": "equals", "filter": "true"},
               "probe_category": {"filterType": "text", "type": "equals", "filter": "wordpress"}}  # fmt: skip
     assert sorted(page(traffic, CF, probes)) == ["/wp-admin/", "/wp-login.php", "/xmlrpc.php"]

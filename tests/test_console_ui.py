@@ -171,6 +171,16 @@ def test_filter_sort_hide_and_export_run_on_the_server(page, loaded, console, tm
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
+def test_numbers_filter_by_typed_comparisons(page, loaded):
+    page.locator('.ag-floating-filter[col-id="sc_status"] input').fill("> 400")
+    expected = sql(loaded, "SELECT count(*) FROM cloudfront_requests WHERE sc_status > 400")[0][0]
+    assert expected > 0
+    wait_until(lambda: page.locator("#count").inner_text() == f"{expected} rows", "the count of sc_status > 400")
+    statuses = wait_until(lambda: column_texts(page, "sc_status"), "rows")
+    assert all(int(status) > 400 for status in statuses)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
 def test_attacker_strings_show_as_text_in_the_grid_and_in_exports(page, console):
     page.locator('.ag-floating-filter[col-id="cs_user_agent"] input').fill("onerror")
     wait_until(lambda: set(column_texts(page, "cs_user_agent")) == {HOSTILE_AGENT}, "the hostile user agent")

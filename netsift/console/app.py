@@ -30,7 +30,10 @@ from netsift.settings import redacted
 PAGE_ROWS = 100
 COUNT_CAP = 100_000
 DEFAULT_TABLE = "cloudfront_requests_classified"
-FILTERS = {"number": "agNumberColumnFilter", "date": "agDateColumnFilter"}
+FILTERS = {"date": "agDateColumnFilter"}
+# Numbers get a text box, so `> 400` can be typed as in Dash's DataTable.
+NUMBER_FILTER = {"filterOptions": ["contains", "equals", "notEqual", "blank", "notBlank"],
+                 "defaultOption": "contains"}  # fmt: skip
 WIDE = {"cs_uri_stem", "uri", "cs_user_agent", "user_agent", "cs_referer", "referrer", "file_type",
         "error", "raw_line", "evidence", "query", "answers"}
 STYLE = """
@@ -51,6 +54,9 @@ def column_defs(table: str) -> list[dict]:
         definition = {"field": column.name, "headerName": column.name, "filter": filter_}
         if kind == "date":
             definition["filterParams"] = {"inRangeInclusive": False}
+        if kind == "number":
+            definition["filterParams"] = NUMBER_FILTER
+            definition["headerTooltip"] = f"{column.name}: type 400, > 400, <= 1024 or != 200"
         if column.name in WIDE:
             definition["width"] = 320
         defs.append(definition)

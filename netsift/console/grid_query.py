@@ -9,6 +9,7 @@ rows never comes into memory.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (
@@ -115,6 +116,26 @@ def _number_condition(column, condition: dict) -> ColumnElement:
     return comparisons[op](value)
 
 
+# What an analyst types in a number column's box, as in Dash's DataTable:
+# `400`, `> 400`, `<= 1024`, `!= 200`.
+_COMPARISON = re.compile(r"^\s*(>=|<=|!=|<>|=|>|<)?\s*(-?\d+(?:\.\d+)?)\s*$")
+_TYPED = {None: "equals", "=": "equals", "!=": "notEqual", "<>": "notEqual", ">": "greaterThan",
+          ">=": "greaterThanOrEqual", "<": "lessThan", "<=": "lessThanOrEqual"}  # fmt: skip
+
+
+def _typed_number_condition(column, condition: dict, dialect: str) -> ColumnElement:
+    """A number column's text box: a comparison when the value reads as one
+    (under `contains`, `equals` or `notEqual`), else a match on the digits."""
+    op, value = condition.get("type"), condition.get("filter")
+    match = _COMPARISON.match(str(value)) if op in ("contains", "equals", "notEqual") and value is not None else None
+    if match is None:
+        return _text_condition(text_form(column, dialect), op, value)
+    typed = _TYPED[match.group(1)]
+    if op == "notEqual":
+        typed = {"equals": "notEqual", "notEqual": "equals"}.get(typed, typed)
+    return _number_condition(column, {"type": typed, "filter": match.group(2)})
+
+
 def _moment(value) -> datetime:
     """AG Grid sends `YYYY-MM-DD HH:MM:SS`; times are UTC, like the tables."""
     try:
@@ -161,8 +182,10 @@ def _condition(view: Browsable, name: str, condition: dict, dialect: str) -> Col
             raise FilterError(f"unknown operator {str(operator)[:10]!r}")
         return and_(*joined) if operator == "AND" else or_(*joined)
     kind = kind_of(column)
-    if kind == "number" and condition.get("filterType") == "number":
-        return _number_condition(column, condition)
+    if kind == "number":
+        if condition.get("filterType") == "number":
+            return _number_condition(column, condition)
+        return _typed_number_condition(column, condition, dialect)
     if kind == "date" and condition.get("filterType") == "date":
         return _date_condition(column, condition)
     return _text_condition(text_form(column, dialect), condition.get("type"), condition.get("filter"))
