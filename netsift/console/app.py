@@ -176,11 +176,11 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
     def rows(requests):
         """One page, filtered and sorted in the database."""
         trigger = ctx.triggered_id
-        if not isinstance(trigger, dict) or not requests or not requests[0]:
-            return [no_update] * len(requests), no_update, no_update
+        if not isinstance(trigger, dict) or not requests or not isinstance(requests[0], dict):
+            return [no_update] * len(requests or []), no_update, no_update
         req = requests[0]
         try:
-            view = browsable(trigger["table"])
+            view = browsable(trigger.get("table"))
             start, end = int(req.get("startRow", 0)), int(req.get("endRow", PAGE_ROWS))
             query = page_query(view, req.get("filterModel"), req.get("sortModel"), start, end, dialect)
             with engine.connect() as conn:
