@@ -43,14 +43,22 @@ def page(engine, table, filter_model=None, sort_model=None, start=0, end=100, co
     return [tuple(row[c] for c in columns) if len(columns) > 1 else row[columns[0]] for row in rows]
 
 
-def test_contains_filter_keeps_only_matching_rows_case_insensitively(traffic):
-    wp = page(traffic, CF, {"cs_uri_stem": {"filterType": "text", "type": "contains", "filter": "WP"}},
-              columns=("cs_uri_stem", "is_probe"))  # fmt: skip
+def contains(value, column="cs_uri_stem", op="contains"):
+    return {column: {"filterType": "text", "type": op, "filter": value}}
+
+
+def test_text_filters_match_case_as_dash_datatable_does(traffic):
+    wp = page(traffic, CF, contains("wp"), columns=("cs_uri_stem", "is_probe"))
     assert sorted(wp) == [("/blog/swp-tips", False), ("/wp-admin/", True), ("/wp-login.php", True)]
-    # LIKE's wildcards in the value are literal characters.
-    assert page(traffic, CF, {"cs_uri_stem": {"filterType": "text", "type": "contains", "filter": "%_"}}) == [
-        "/100%_off"
-    ]
+    assert page(traffic, CF, contains("WP")) == []
+    assert sorted(page(traffic, CF, contains("icontains WP"))) == ["/blog/swp-tips", "/wp-admin/", "/wp-login.php"]
+    assert page(traffic, CF, contains("= /")) == ["/"]
+    assert "/" not in page(traffic, CF, contains("!= /"))
+    assert sorted(page(traffic, CF, contains("/wp", op="startsWith"))) == ["/wp-admin/", "/wp-login.php"]
+    assert sorted(page(traffic, CF, contains(".php", op="endsWith"))) == ["/wp-login.php", "/xmlrpc.php"]
+    # Wildcards of LIKE and GLOB in the value are literal characters.
+    for literal in ("%_", "0%", "*"):
+        assert page(traffic, CF, contains(literal)) == (["/100%_off"] if literal != "*" else [])
 
 
 def test_number_and_boolean_filters_and_their_combinations(traffic):
@@ -74,7 +82,7 @@ def test_number_and_boolean_filters_and_their_combinations(traffic):
     probes = {"is_probe": {"filterType": "text", "type": "equals", "filter": "true"},
               "probe_category": {"filterType": "text", "type": "equals", "filter": "wordpress"}}  # fmt: skip
     assert sorted(page(traffic, CF, probes)) == ["/wp-admin/", "/wp-login.php", "/xmlrpc.php"]
-    humans = {"is_bot": {"filterType": "text", "type": "equals", "filter": "false"}}
+    humans = {"is_bot": {"filterType": "text", "type": "equals", "filter": "FALSE"}}
     assert sorted(page(traffic, CF, humans)) == ["/", "/100%_off", "/blog/swp-tips"]
 
 

@@ -32,6 +32,7 @@ COUNT_CAP = 100_000
 DEFAULT_TABLE = "cloudfront_requests_classified"
 FILTERS = {"date": "agDateColumnFilter"}
 # Numbers get a text box, so `> 400` can be typed as in Dash's DataTable.
+WIDTHS = {"number": 130, "bool": 110, "date": 200}
 NUMBER_FILTER = {"filterOptions": ["contains", "equals", "notEqual", "blank", "notBlank"],
                  "defaultOption": "contains"}  # fmt: skip
 WIDE = {"cs_uri_stem", "uri", "cs_user_agent", "user_agent", "cs_referer", "referrer", "file_type",
@@ -54,11 +55,13 @@ def column_defs(table: str) -> list[dict]:
         definition = {"field": column.name, "headerName": column.name, "filter": filter_}
         if kind == "date":
             definition["filterParams"] = {"inRangeInclusive": False}
+        if kind in ("text", "list", "json"):
+            definition["filterParams"] = {"caseSensitive": True}
+            definition["headerTooltip"] = f"{column.name}: wp (contains, case-sensitive), icontains wp, = x, != x"
         if kind == "number":
             definition["filterParams"] = NUMBER_FILTER
             definition["headerTooltip"] = f"{column.name}: type 400, > 400, <= 1024 or != 200"
-        if column.name in WIDE:
-            definition["width"] = 320
+        definition["width"] = 320 if column.name in WIDE else WIDTHS.get(kind, 180)
         defs.append(definition)
     return defs
 
@@ -82,7 +85,7 @@ def grid(table: str, filter_model: dict) -> dag.AgGrid:
             "rowBuffer": 0,
             "suppressMultiSort": False,
             "enableCellTextSelection": True,
-            # Every column in the page, so each can be found and hidden by name.
+            # Every column in the page, so the browser's find-in-page sees them all.
             "suppressColumnVirtualisation": True,
         },
         style={"height": "70vh"},

@@ -54,25 +54,49 @@ def text_form(column, dialect: str) -> ColumnElement:
     return cast(column, String)
 
 
-def _text_condition(expr, op: str, value) -> ColumnElement:
+# Typed at the start of a text box, as in Dash's DataTable: `icontains wp`
+# for any case, `= /` and `!= /` for whole values. A bare value is `contains`.
+_TYPED_TEXT = re.compile(r"^(icontains|contains|=|!=)\s+(.*)$", re.DOTALL)
+_TYPED_TEXT_OPS = {"icontains": "icontains", "contains": "contains", "=": "equals", "!=": "notEqual"}
+
+
+def _text_condition(expr, op: str, value, dialect: str, any_case: bool = False) -> ColumnElement:
+    """Case-sensitive, as Dash's DataTable and grep are: `wp` finds
+    /wp-login.php, not /WPbEddoyH-T.jpg; `icontains` ignores case."""
     if op == "blank":
         return or_(expr.is_(None), expr == "")
     if op == "notBlank":
         return and_(expr.is_not(None), expr != "")
     value = _value(value)
+    typed = _TYPED_TEXT.match(value) if op == "contains" else None
+    if typed:
+        op, value = _TYPED_TEXT_OPS[typed.group(1)], typed.group(2)
+    if any_case or op == "icontains":
+        expr, value = func.lower(expr), value.lower()
+        op = "contains" if op == "icontains" else op
     if op == "equals":
-        return func.lower(expr) == value.lower()
+        return expr == value
     if op == "notEqual":
-        return or_(expr.is_(None), func.lower(expr) != value.lower())
-    if op == "contains":
-        return expr.icontains(value, autoescape=True)
-    if op == "notContains":
-        return or_(expr.is_(None), not_(expr.icontains(value, autoescape=True)))
-    if op == "startsWith":
-        return expr.istartswith(value, autoescape=True)
-    if op == "endsWith":
-        return expr.iendswith(value, autoescape=True)
+        return or_(expr.is_(None), expr != value)
+    if op in ("contains", "notContains", "startsWith", "endsWith"):
+        matched = _matches(expr, value, op, dialect)
+        return or_(expr.is_(None), not_(matched)) if op == "notContains" else matched
     raise FilterError(f"unknown text filter {str(op)[:40]!r}")
+
+
+def _matches(expr, value: str, op: str, dialect: str) -> ColumnElement:
+    """A case-sensitive substring match. SQLite's LIKE ignores ASCII case, so
+    SQLite gets GLOB with its wildcards bracketed; PostgreSQL gets LIKE with
+    its wildcards escaped (and can use an index for a prefix)."""
+    if dialect == "sqlite":
+        literal = re.sub(r"([*?\[])", r"[\1]", value)
+        pattern = {"startsWith": f"{literal}*", "endsWith": f"*{literal}"}.get(op, f"*{literal}*")
+        return expr.op("GLOB")(pattern)
+    if op == "startsWith":
+        return expr.startswith(value, autoescape=True)
+    if op == "endsWith":
+        return expr.endswith(value, autoescape=True)
+    return expr.contains(value, autoescape=True)
 
 
 def _value(value) -> str:
@@ -129,7 +153,7 @@ def _typed_number_condition(column, condition: dict, dialect: str) -> ColumnElem
     op, value = condition.get("type"), condition.get("filter")
     match = _COMPARISON.match(str(value)) if op in ("contains", "equals", "notEqual") and value is not None else None
     if match is None:
-        return _text_condition(text_form(column, dialect), op, value)
+        return _text_condition(text_form(column, dialect), op, value, dialect)
     typed = _TYPED[match.group(1)]
     if op == "notEqual":
         typed = {"equals": "notEqual", "notEqual": "equals"}.get(typed, typed)
@@ -188,7 +212,9 @@ def _condition(view: Browsable, name: str, condition: dict, dialect: str) -> Col
         return _typed_number_condition(column, condition, dialect)
     if kind == "date" and condition.get("filterType") == "date":
         return _date_condition(column, condition)
-    return _text_condition(text_form(column, dialect), condition.get("type"), condition.get("filter"))
+    # Booleans read `true` / `false`; `TRUE` means the same.
+    return _text_condition(text_form(column, dialect), condition.get("type"), condition.get("filter"), dialect,
+                           any_case=kind == "bool")  # fmt: skip
 
 
 def where_clause(view: Browsable, filter_model: dict | None, dialect: str) -> ColumnElement:
