@@ -121,6 +121,8 @@ def test_browser_input_never_becomes_sql(traffic):
         {"cs_uri_stem": {"filterType": "text", "type": "contains", "filter": {"$ne": 1}}},
         {"ts": {"filterType": "date", "type": "equals", "dateFrom": "yesterday"}},
         ["not", "a", "dict"],
+        {"sc_status": {"operator": "AND", "conditions": [{"operator": "AND", "conditions": [
+            {"filterType": "number", "type": "equals", "filter": 1}]}]}},
     ):
         with pytest.raises(FilterError):
             page(traffic, CF, bad_filter)

@@ -263,7 +263,7 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
             sort_model = json.loads(request.args.get("sort") or "[]")
             columns = [c for c in (request.args.get("columns") or "").split(",") if c] or None
             query = filtered(view, filter_model, dialect, columns).order_by(*order_clauses(view, sort_model))
-        except (FilterError, UnknownColumn, ValueError) as error:
+        except (FilterError, UnknownColumn, ValueError, RecursionError) as error:
             return Response(f"export refused: {error}\n", 400, mimetype="text/plain")
         headers = {"Content-Disposition": f'attachment; filename="{view.name}.csv"'}
         return Response(stream_with_context(csv_chunks(engine, query)), mimetype="text/csv", headers=headers)

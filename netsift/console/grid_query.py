@@ -192,15 +192,16 @@ def _date_condition(column, condition: dict) -> ColumnElement:
     raise FilterError(f"unknown date filter {str(op)[:40]!r}")
 
 
-def _condition(view: Browsable, name: str, condition: dict, dialect: str) -> ColumnElement:
+def _condition(view: Browsable, name: str, condition: dict, dialect: str, nested: bool = False) -> ColumnElement:
+    column = view.column(name)
     if not isinstance(condition, dict):
         raise FilterError(f"the filter on {name} is malformed")
-    column = view.column(name)
     if "conditions" in condition:
+        # AG Grid joins conditions one level deep; deeper is not a grid's request.
         parts = condition["conditions"]
-        if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_CONDITIONS:
+        if nested or not isinstance(parts, list) or not 1 <= len(parts) <= MAX_CONDITIONS:
             raise FilterError(f"the filter on {name} is malformed")
-        joined = [_condition(view, name, part, dialect) for part in parts]
+        joined = [_condition(view, name, part, dialect, nested=True) for part in parts]
         operator = condition.get("operator", "AND")
         if operator not in ("AND", "OR"):
             raise FilterError(f"unknown operator {str(operator)[:10]!r}")
