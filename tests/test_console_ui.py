@@ -267,6 +267,12 @@ def test_console_on_loopback_refuses_foreign_host_headers(console):
     assert _status(console + "/") == 200
     # A page that rebinds its own name to 127.0.0.1 still sends its own Host.
     assert _status(console + "/", headers={"Host": "attacker.example"}) == 403
+    # Exports take the same checks as pages: unknown names and malformed JSON are refused.
+    assert _status(console + "/export.csv?table=pg_shadow") == 400
+    assert _status(console + "/export.csv?table=alerts&columns=rule,(select+1)") == 400
+    assert _status(console + "/export.csv?table=alerts&filter=%7Bnot+json") == 400
+    assert _status(console + "/export.csv?table=alerts&filter=" + "%5B" * 5000 + "%5D" * 5000) == 400
+    assert _status(console + "/export.csv?table=alerts") == 200
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
