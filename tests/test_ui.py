@@ -8,6 +8,7 @@ text: no element, link or image from them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,8 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.cloudfront_lines import line, log_text
+from netsift.db import engine_for
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.prefect
@@ -49,16 +52,45 @@ def wait_for_run(flow_run_id, seconds=180):
             time.sleep(1)
 
 
-def run_deployment(name, env, parameters=None):
-    from prefect.deployments import run_deployment as start
-
-    run = start(name, parameters=parameters or {}, timeout=0)
+def work_once(env) -> None:
     worker = subprocess.run(
         [PREFECT, "worker", "start", "--pool", "netsift-process", "--run-once"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert worker.returncode == 0, worker.stderr[-3000:]
+
+
+def run_deployment(name, env, parameters=None):
+    """Through the API's synchronous client, so it also runs beside Playwright's event loop."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(name)
+        run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters or {})
+    work_once(env)
     return wait_for_run(run.id)
+
+
+def custom_run_from_the_ui(page, base, deployment_id, fill) -> str:
+    """Run -> Custom run on the deployment's page, parameters set by `fill`,
+    Submit: the flow run id the UI created."""
+    page.goto(f"{base}/deployments/deployment/{deployment_id}")
+    page.get_by_role("button", name="Run", exact=True).first.click()
+    page.get_by_text("Custom run", exact=True).first.click()
+    page.get_by_role("button", name="Submit", exact=True).wait_for(timeout=30_000)
+    fill(page)
+    with page.expect_response(lambda r: r.url.endswith("/create_flow_run") and r.request.method == "POST",
+                              timeout=60_000) as created:  # fmt: skip
+        page.get_by_role("button", name="Submit", exact=True).click()
+    assert created.value.ok, created.value.text()
+    return created.value.json()["id"]
+
+
+def form_property(page, name: str):
+    """One parameter of Prefect's run form, by its label."""
+    label = page.locator(".schema-form-property__label").filter(
+        has_text=re.compile(rf"^{re.escape(name)}( \(Optional\))?$"))
+    return page.locator(".schema-form-property").filter(has=label).last
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
@@ -73,15 +105,17 @@ def test_runs_artifacts_and_alerts_show_in_the_ui_without_attacker_markup(prefec
     lines = [line(c_ip="203.0.113.7", time=f"12:00:0{i}", cs_uri_stem=path, sc_status="404", cs_user_agent=agent)
              for i, path in enumerate(["/wp-login.php", "/xmlrpc.php", HOSTILE_PATH])]  # fmt: skip
     (logs / "E9UI.2024-03-01-12.a").write_text(log_text(*lines))
+    # Deployed over an empty folder: only the source set in the UI's Run dialog has logs.
+    empty = tmp_path / "empty"
+    empty.mkdir()
     env = {**os.environ, "NETSIFT_HOME": str(ROOT), "NETSIFT_DATABASE_URL": pg,
-           "NETSIFT_CLOUDFRONT_SOURCE": str(logs), "NETSIFT_PCAP_SOURCE": str(tmp_path)}  # fmt: skip
+           "NETSIFT_CLOUDFRONT_SOURCE": str(empty), "NETSIFT_PCAP_SOURCE": str(tmp_path)}  # fmt: skip
     prefect_cli("work-pool", "create", "netsift-process", "--type", "process", "--overwrite", env=env)
     prefect_cli("deploy", "--all", env=env)
+    from prefect.client.orchestration import get_client
 
-    ingest = run_deployment("cloudfront-ingest/backfill", env)
-    assert ingest.state.is_completed(), ingest.state.message
-    detect = run_deployment("detect/every-15-minutes", env)
-    assert detect.state.is_completed(), detect.state.message
+    with get_client(sync_client=True) as client:
+        backfill = client.read_deployment_by_name("cloudfront-ingest/backfill")
 
     base = os.environ["PREFECT_API_URL"].removesuffix("/api")
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -93,6 +127,23 @@ def test_runs_artifacts_and_alerts_show_in_the_ui_without_attacker_markup(prefec
         # Only this machine's server: the UI's analytics call (and anything else) is refused.
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
                    else route.abort())  # fmt: skip
+
+        def backfill_parameters(form):
+            form_property(form, "source").locator("textarea").fill(str(logs))
+            distribution = form_property(form, "distribution")
+            distribution.get_by_role("button", name="str", exact=True).click()
+            distribution.locator("input, textarea").first.fill("E9UI")
+
+        run_id = custom_run_from_the_ui(page, base, backfill.id, backfill_parameters)
+        work_once(env)
+        ingest = wait_for_run(run_id)
+        assert ingest.state.is_completed(), ingest.state.message
+        assert ingest.parameters["source"] == str(logs) and ingest.parameters["distribution"] == "E9UI"
+        with engine_for(pg).connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM cloudfront_requests")).scalar() == 3
+        detect = run_deployment("detect/every-15-minutes", env)
+        assert detect.state.is_completed(), detect.state.message
+
         page.goto(f"{base}/runs/flow-run/{ingest.id}")
         page.get_by_text(ingest.name).first.wait_for(timeout=60_000)
         page.get_by_text("Completed").first.wait_for(timeout=30_000)
