@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from netsift.console import charts
 from netsift.console.access import AccessError, check_binding, is_loopback
@@ -139,4 +139,13 @@ def test_console_queries_stop_at_the_timeout_on_postgresql(pg):
     engine = console_engine(pg, query_timeout_seconds=0.2)
     with engine.connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
         conn.execute(text("SELECT pg_sleep(2)"))
+    engine.dispose()
+
+
+def test_the_console_cannot_write(db):
+    engine = console_engine(db, query_timeout_seconds=5)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alerts")).scalar() == 0
+        with pytest.raises(DBAPIError, match="read-only|readonly"):
+            conn.execute(text("DELETE FROM alerts"))
     engine.dispose()

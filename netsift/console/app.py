@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import dash_ag_grid as dag
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request, stream_with_context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.exc import DBAPIError
 
 from netsift.console import charts
@@ -24,7 +24,7 @@ from netsift.console.access import guard
 from netsift.console.cells import csv_chunks, grid_value
 from netsift.console.grid_query import FilterError, count_query, filtered, order_clauses, page_query
 from netsift.console.tables import BROWSABLE, UnknownColumn, browsable, kind_of
-from netsift.db import engine_for, normalized_url
+from netsift.db import normalized_url
 from netsift.settings import redacted
 
 PAGE_ROWS = 100
@@ -128,14 +128,25 @@ def layout(database: str) -> html.Div:
 
 
 def console_engine(database_url: str, query_timeout_seconds: float):
-    """The console's own engine. On PostgreSQL every statement is stopped
-    after the timeout: a filter no index serves, over a billion rows, must
-    not hold a connection and a server thread for an hour."""
+    """The console's own engine, read-only: it reads, so nothing it runs can
+    write, whatever a bug let through. On PostgreSQL every statement is also
+    stopped after the timeout (a filter no index serves, over a billion rows,
+    must not hold a connection for an hour). On SQLite it reads without the
+    loaders' write lock (WAL), so browsing never stalls an ingest."""
     url = normalized_url(database_url)
     if url.startswith("postgresql"):
         timeout_ms = max(1, int(query_timeout_seconds * 1000))
-        return create_engine(url, pool_pre_ping=True, connect_args={"options": f"-c statement_timeout={timeout_ms}"})
-    return engine_for(database_url)
+        options = f"-c statement_timeout={timeout_ms} -c default_transaction_read_only=on"
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+    engine = create_engine(url, connect_args={"timeout": 30})
+    event.listen(engine, "connect", _sqlite_query_only)
+    return engine
+
+
+def _sqlite_query_only(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
 
 
 def create_app(database_url: str, token: str | None = None, allowed_hosts: set[str] | None = None,
@@ -230,9 +241,9 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         except DBAPIError as error:
             return f"rows not counted: {_reason(error)}", ""
         counted = f"more than {COUNT_CAP:,} rows" if n > COUNT_CAP else f"{n:,} rows"
-        shown = [name for name in view.display_order if name not in set(hidden or [])]
-        params = {"table": view.name, "filter": json.dumps(current["filter"]),
-                  "sort": json.dumps(current["sort"]), "columns": ",".join(shown)}  # fmt: skip
+        params = {"table": view.name, "filter": json.dumps(current["filter"]), "sort": json.dumps(current["sort"])}
+        if hidden:
+            params["columns"] = ",".join(name for name in view.display_order if name not in set(hidden))
         return counted, "/export.csv?" + urlencode(params)
 
     @app.callback(
@@ -261,7 +272,7 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
             view = browsable(request.args.get("table", ""))
             filter_model = json.loads(request.args.get("filter") or "{}")
             sort_model = json.loads(request.args.get("sort") or "[]")
-            columns = [c for c in (request.args.get("columns") or "").split(",") if c] or None
+            columns = [c for c in (request.args.get("columns") or "").split(",") if c] or view.display_order
             query = filtered(view, filter_model, dialect, columns).order_by(*order_clauses(view, sort_model))
         except (FilterError, UnknownColumn, ValueError, RecursionError) as error:
             return Response(f"export refused: {error}\n", 400, mimetype="text/plain")
