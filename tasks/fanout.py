@@ -65,27 +65,32 @@ def run_load(loader, obj):
 
 
 def load_each(load_task, objects: list) -> list[dict]:
-    """Every object's outcome as a dict, in completion order."""
+    """Every object's outcome as a dict, in completion order; progress (the
+    run's artifact, the CLI's bar) moves as each object finishes."""
     progress = create_progress_artifact(
         progress=0.0, description=f"Objects done out of {len(objects)}"
     )
-    # SQLite takes one writer at a time: load in turn there, in parallel on PostgreSQL.
-    one_at_a_time = Settings().database_url.startswith("sqlite")
-    futures = {}
-    for obj in objects:
-        future = load_task.submit(obj)
-        futures[future] = obj
-        if one_at_a_time:
-            future.wait()
-    results = []
     listener = progress_listener.get()
-    if listener:
-        listener(0, len(futures))
-    for done, future in enumerate(as_completed(list(futures)), start=1):
-        results.append(outcome_of(future, futures[future].uri))
-        update_progress_artifact(progress, progress=100.0 * done / len(futures))
+    results: list[dict] = []
+
+    def finished(future, uri: str) -> None:
+        results.append(outcome_of(future, uri))
+        update_progress_artifact(progress, progress=100.0 * len(results) / len(objects))
         if listener:
-            listener(done, len(futures))
+            listener(len(results), len(objects))
+
+    if listener:
+        listener(0, len(objects))
+    # SQLite takes one writer at a time: load in turn there, in parallel on PostgreSQL.
+    if Settings().database_url.startswith("sqlite"):
+        for obj in objects:
+            future = load_task.submit(obj)
+            future.wait()
+            finished(future, obj.uri)
+    else:
+        futures = {load_task.submit(obj): obj for obj in objects}
+        for future in as_completed(list(futures)):
+            finished(future, futures[future].uri)
     if not objects:
         update_progress_artifact(progress, progress=100.0)
     return results
