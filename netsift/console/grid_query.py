@@ -87,7 +87,7 @@ def _text_condition(expr, op: str, value, dialect: str, any_case: bool = False) 
 def _matches(expr, value: str, op: str, dialect: str) -> ColumnElement:
     """A case-sensitive substring match. SQLite's LIKE ignores ASCII case, so
     SQLite gets GLOB with its wildcards bracketed; PostgreSQL gets LIKE with
-    its wildcards escaped (and can use an index for a prefix)."""
+    its wildcards escaped."""
     if dialect == "sqlite":
         literal = re.sub(r"([*?\[])", r"[\1]", value)
         pattern = {"startsWith": f"{literal}*", "endsWith": f"*{literal}"}.get(op, f"*{literal}*")
