@@ -29,7 +29,7 @@ from tasks.capture_http import FILE_COLUMNS, HTTP_COLUMNS
 from tasks.capture_tshark import CaptureError
 from tasks.ledger import ObjectResult
 from tasks.load import copy_rows
-from tasks.sources import SourceObject, identity_of, local_path, open_body
+from tasks.sources import SourceObject, local_path, open_body
 
 KIND = "pcap"
 PARSER_VERSION = "pcap-1"
@@ -100,11 +100,9 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
 
         return ledger.load_once(
             engine,
-            uri=obj.uri,
+            obj,
             kind=KIND,
             parser_version=PARSER_VERSION,
-            etag=identity_of(obj),
-            details={"size_bytes": obj.size, "last_modified": obj.last_modified},
             tables=(pcap_files, *(table for table, _ in TABLES.values())),
             write=write,
             data_errors=(CaptureError,),

@@ -16,7 +16,7 @@ from tasks.cloudfront import PARSER_VERSION, LogParser, NotCloudFrontLog
 from tasks.ledger import ObjectResult
 from tasks.load import copy_rows, insert_dicts
 from tasks.objects import UnreadableObject, text_lines
-from tasks.sources import SourceObject, identity_of, open_body
+from tasks.sources import SourceObject, open_body
 
 KIND = "cloudfront"
 
@@ -59,11 +59,9 @@ def load_object(
 
     return ledger.load_once(
         engine,
-        uri=obj.uri,
+        obj,
         kind=KIND,
         parser_version=PARSER_VERSION,
-        etag=identity_of(obj),
-        details={"size_bytes": obj.size, "last_modified": obj.last_modified},
         tables=(cloudfront_requests,),
         write=write,
         data_errors=(UnreadableObject, NotCloudFrontLog),

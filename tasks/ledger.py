@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from netsift.schema import rejected_records, source_objects
+from tasks.sources import SourceObject, identity_of
 
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
 DUPLICATE = "duplicate"  # the same bytes are loaded under another name
@@ -84,17 +85,16 @@ def record(conn: Connection, object_id: int, **values) -> None:
 
 def load_once(
     engine: Engine,
+    obj: SourceObject,
     *,
-    uri: str,
     kind: str,
     parser_version: str,
-    etag: str,
-    details: dict,
     tables: Iterable[Table],
     write: Callable[[Connection, int], ObjectResult],
     data_errors: tuple[type[BaseException], ...],
 ) -> ObjectResult:
-    """Load one object unless this exact version (`etag`) is loaded already.
+    """Load `obj` unless this exact version (its ETag, or a local file's
+    sha256) is loaded already.
 
     `write(conn, object_id)` writes the object's rows into `tables` inside the
     transaction and says how it went. Its `data_errors` (the content is at
@@ -102,6 +102,8 @@ def load_once(
     and returned; anything else (network, database) is raised, for retries,
     with nothing of the object committed.
     """
+    uri, etag = obj.uri, identity_of(obj)
+    details = {"size_bytes": obj.size, "last_modified": obj.last_modified}
     try:
         with engine.begin() as conn:
             entry = claim(conn, uri, kind, parser_version)
