@@ -172,6 +172,19 @@ def bucket_width_ms(unit: str) -> float:
     return {"hour": 3_600_000, "day": 86_400_000, "month": 30 * 86_400_000}[unit] * 0.9
 
 
+def _bucket_bars(figure: go.Figure, rows, unit: str, series, link_of, colours: dict | None = None) -> None:
+    """One trace per (series, label) over time buckets; each bar's click
+    shows its series in [bucket start, bucket end)."""
+    for key, series_label in series:
+        points = [(b, n) for b, s, n in rows if s == key]
+        figure.add_bar(
+            name=series_label, x=[b for b, _ in points], y=[n for _, n in points],
+            marker_color=(colours or {}).get(key), width=[bucket_width_ms(unit)] * len(points),
+            customdata=[link_of(b, bucket_end(b, unit), key) for b, _ in points],
+        )  # fmt: skip
+    figure.update_xaxes(type="date")
+
+
 def requests_over_time(engine: Engine, source: RequestSource) -> go.Figure:
     view = source.view
     t = view.table.c
@@ -179,15 +192,11 @@ def requests_over_time(engine: Engine, source: RequestSource) -> go.Figure:
     with engine.connect() as conn:
         rows, unit = _time_buckets(conn, view, "ts", kind)
     figure = go.Figure()
-    for name in ("human", "bot", "probe"):
-        points = [(b, n) for b, s, n in rows if s == name]
-        figure.add_bar(
-            name=name, x=[b for b, _ in points], y=[n for _, n in points], marker_color=CLASS_COLOURS[name],
-            width=[bucket_width_ms(unit)] * len(points),
-            customdata=[link(view.name, {"ts": between(b, bucket_end(b, unit)), **CLASS_FILTERS[name]})
-                        for b, _ in points],
-        )  # fmt: skip
-    figure.update_xaxes(type="date")
+    _bucket_bars(
+        figure, rows, unit, [(name, name) for name in CLASS_COLOURS],
+        lambda start, end, name: link(view.name, {"ts": between(start, end), **CLASS_FILTERS[name]}),
+        CLASS_COLOURS,
+    )  # fmt: skip
     return _layout(figure, f"{source.label} requests per {unit}: human, bot, probe", not rows)
 
 
@@ -229,7 +238,12 @@ def bot_categories(engine: Engine, source: RequestSource) -> go.Figure:
 
 
 def _stacked(figure: go.Figure, rows, x_of, series_of, y_of, link_of) -> None:
-    """Bars per x, stacked by series; labels escaped and made distinct once."""
+    """Bars per x, stacked by series, the largest stack first; labels escaped
+    and made distinct once."""
+    totals: dict = {}
+    for r in rows:
+        totals[x_of(r)] = totals.get(x_of(r), 0) + y_of(r)
+    rows = sorted(rows, key=lambda r: (-totals[x_of(r)], str(x_of(r)), str(series_of(r))))
     xs = list(dict.fromkeys(x_of(r) for r in rows))
     x_labels = dict(zip(xs, axis_labels(xs)))
     series = list(dict.fromkeys(series_of(r) for r in rows))
@@ -251,10 +265,6 @@ def probes_by_client(engine: Engine, source: RequestSource, n: int = TOP) -> go.
              .order_by(client, t.probe_category))  # fmt: skip
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    totals: dict = {}
-    for r in rows:
-        totals[r.client] = totals.get(r.client, 0) + r.requests
-    rows.sort(key=lambda r: (-totals[r.client], str(r.client)))
     figure = go.Figure()
     _stacked(
         figure, rows, lambda r: r.client, lambda r: r.probe_category, lambda r: r.requests,
@@ -275,10 +285,6 @@ def bytes_by_host_and_mime(engine: Engine, source: RequestSource, n: int = TOP) 
              .where(host.in_(top_hosts)).group_by(host, literal_column("mime")))  # fmt: skip
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    totals: dict = {}
-    for r in rows:
-        totals[r.host] = totals.get(r.host, 0) + r.bytes
-    rows.sort(key=lambda r: (-totals[r.host], str(r.host), str(r.mime)))
     figure = go.Figure()
     _stacked(
         figure, rows, lambda r: r.host, lambda r: r.mime, lambda r: r.bytes,
@@ -294,15 +300,10 @@ def alerts_over_time(engine: Engine) -> go.Figure:
         rows, unit = _time_buckets(conn, view, "first_seen", view.table.c.rule)
     figure = go.Figure()
     rules = list(dict.fromkeys(s for _, s, _ in rows))
-    for rule, rule_label in zip(rules, axis_labels(rules)):
-        points = [(b, n) for b, s, n in rows if s == rule]
-        figure.add_bar(
-            name=rule_label, x=[b for b, _ in points], y=[n for _, n in points],
-            width=[bucket_width_ms(unit)] * len(points),
-            customdata=[link("alerts", {"first_seen": between(b, bucket_end(b, unit)), "rule": text_is(rule)})
-                        for b, _ in points],
-        )  # fmt: skip
-    figure.update_xaxes(type="date")
+    _bucket_bars(
+        figure, rows, unit, list(zip(rules, axis_labels(rules))),
+        lambda start, end, rule: link("alerts", {"first_seen": between(start, end), "rule": text_is(rule)}),
+    )  # fmt: skip
     return _layout(figure, f"Alerts per {unit}, by rule (first seen)", not rows)
 
 
