@@ -196,6 +196,10 @@ def test_attacker_strings_show_as_text_in_the_grid_and_in_exports(page, console)
     href = "/export.csv?table=cloudfront_requests_classified&columns=cs_user_agent&filter=" + urllib.request.quote(
         '{"cs_user_agent": {"filterType": "text", "type": "startsWith", "filter": "=HYPER"}}')  # fmt: skip
     assert page.request.get(console + href).text().splitlines() == ["cs_user_agent", '"\'' + FORMULA_AGENT.replace('"', '""') + '"']
+    # With no column hidden, an export holds every column in the grid's order.
+    header = page.request.get(console + "/export.csv?table=alerts").text().splitlines()[0]
+    assert header.startswith("last_seen,rule,severity,source,client_ip,hits,distinct_paths,")
+    assert header.endswith(",id")
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
