@@ -13,15 +13,19 @@ from prefect import serve
 from flows.cloudfront_ingest import cloudfront_ingest
 from flows.detect import detect_flow
 from flows.pcap_ingest import pcap_ingest
+from netsift.settings import Settings
 
 
-def deployments(source: str, pcap_source: str | None = None):
+def deployments(source: str, pcap_source: str | None = None, settings: Settings | None = None):
+    """The deployments `netsift serve` runs; their crons come from the settings
+    (NETSIFT_CLOUDFRONT_CRON, NETSIFT_PCAP_CRON, NETSIFT_DETECT_CRON)."""
+    settings = settings or Settings()
     served = []
     if pcap_source:
         served.append(
             pcap_ingest.to_deployment(
                 name="every-5-minutes",
-                cron="*/5 * * * *",
+                cron=settings.pcap_cron,
                 parameters={"source": pcap_source},
                 description="Captures under a prefix or folder, every five minutes.",
             )
@@ -29,14 +33,14 @@ def deployments(source: str, pcap_source: str | None = None):
     served.append(
         detect_flow.to_deployment(
             name="every-15-minutes",
-            cron="*/15 * * * *",
+            cron=settings.detect_cron,
             description="Bot and probe detection over everything loaded.",
         )
     )
     return served + [
         cloudfront_ingest.to_deployment(
             name="hourly",
-            cron="10 * * * *",
+            cron=settings.cloudfront_cron,
             parameters={"source": source, "lookback_hours": 26},
             description="CloudFront logs every hour, 26 hours back (late deliveries).",
         ),

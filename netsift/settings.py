@@ -49,6 +49,15 @@ class Settings(BaseSettings):
         "netsift-database-writes",
         description="Prefect global concurrency limit every object load holds a slot of.",
     )
+    cloudfront_cron: str = Field(
+        "10 * * * *", description="`netsift serve`: when CloudFront logs are pulled (cron, UTC)."
+    )
+    pcap_cron: str = Field(
+        "*/5 * * * *", description="`netsift serve`: when the capture source is read (cron, UTC)."
+    )
+    detect_cron: str = Field(
+        "*/15 * * * *", description="`netsift serve`: when detection runs (cron, UTC)."
+    )
     raw_line_max_chars: int = Field(
         2_000, gt=0, description="How much of a rejected line is kept for the operator."
     )

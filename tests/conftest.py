@@ -173,29 +173,60 @@ def s3(moto_endpoint, monkeypatch):
     return client
 
 
+# Lines a healthy `prefect server start` may log at ERROR, each with its reason.
+# Everything else at ERROR, and any traceback, fails the test that started it.
+SERVER_LOG_ALLOWED: dict[str, str] = {}
+
+
+def server_log_problems(log: Path) -> list[str]:
+    """The server log's ERROR lines and tracebacks not allow-listed above."""
+    text = log.read_text(errors="replace")
+    problems = []
+    for number, entry in enumerate(text.splitlines(), 1):
+        if ("| ERROR" in entry or "Traceback (most recent call last)" in entry) and not any(
+            allowed in entry for allowed in SERVER_LOG_ALLOWED
+        ):
+            problems.append(f"line {number}: {entry.strip()[:300]}")
+    return problems
+
+
+@contextmanager
+def running_prefect_server(home: Path, port: int, services: bool, log: Path, env: dict | None = None):
+    """`prefect server start` on loopback with its own PREFECT_HOME; on the
+    way out, its log must hold no ERROR and no traceback."""
+    api = f"http://127.0.0.1:{port}/api"
+    args = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+            "--analytics-off"]  # fmt: skip
+    if not services:
+        args.append("--no-services")
+    process = start_process(
+        args, log, env={"PREFECT_HOME": str(home), "PREFECT_API_URL": api, "PREFECT_UI_API_URL": api,
+                        **(env or {})},
+    )  # fmt: skip
+    try:
+        wait_for_http(api + "/health", process, 120, log)
+        yield api
+    finally:
+        stop_process(process)
+    problems = server_log_problems(log)
+    assert not problems, f"the Prefect server logged errors ({log}):\n" + "\n".join(problems[:20])
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
-    """`prefect server start` on a free loopback port for the whole session."""
+    """`prefect server start` on a free loopback port for the whole session,
+    without its services: these tests trigger runs by hand (tests/test_schedules.py
+    runs a server with its scheduler)."""
     log = _SESSION_DIR / "prefect-server.log"
-    process = start_process(
-        [
-            str(BIN / "prefect"), "server", "start",
-            "--host", "127.0.0.1", "--port", str(PREFECT_PORT),
-            "--no-services", "--analytics-off",
-        ],
-        log,
-        env={"PREFECT_UI_API_URL": os.environ["PREFECT_API_URL"]},
-    )  # fmt: skip
-    wait_for_http(os.environ["PREFECT_API_URL"] + "/health", process, 120, log)
-    yield os.environ["PREFECT_API_URL"]
-    # Send what Prefect still holds (logs, events) while the server is up;
-    # otherwise its workers retry a stopped server and pytest lingers at exit.
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
+    with running_prefect_server(Path(os.environ["PREFECT_HOME"]), PREFECT_PORT, False, log) as api:
+        yield api
+        # Send what Prefect still holds (logs, events) while the server is up;
+        # otherwise its workers retry a stopped server and pytest lingers at exit.
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
 
-    APILogWorker.drain_all(timeout=10)
-    EventsWorker.drain_all(timeout=10)
-    stop_process(process)
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
 
 
 def pytest_sessionfinish(session, exitstatus):
