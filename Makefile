@@ -10,7 +10,7 @@ DEMO_CAPTURES := tests/data/pcap
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup system demo test bench bench-cloudfront bench-pcap bench-detect bench-console quality db-upgrade clean browse
+.PHONY: setup system demo test test-fast bench bench-cloudfront bench-pcap bench-detect bench-console quality db-upgrade clean browse
 
 setup: system $(STAMP)
 
@@ -48,6 +48,11 @@ browse: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Every test that needs no service (PostgreSQL, Prefect server, moto, Chromium,
+# the package index): under a minute.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not postgres and not prefect and not moto and not browser and not packaging"
 
 bench: bench-cloudfront bench-pcap bench-detect bench-console
 

@@ -24,9 +24,9 @@ from bench.generate import write_objects
 from bench.measure import run_cli
 from netsift.db import normalized_url, upgrade
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests
-from tasks.cloudfront import STANDARD_FIELDS, LogParser
-from tasks.load import pg_type_name
-from tasks.objects import text_lines
+from netsift.cloudfront.parse import STANDARD_FIELDS, LogParser
+from netsift.ingest.writer import pg_type_name
+from netsift.ingest.reading import text_lines
 
 OUT = Path(__file__).resolve().parent / "out"
 ADMIN_URL = os.environ.get("NETSIFT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -64,8 +64,8 @@ def load_folder(url: str, folder: Path) -> int:
     the number of requests in the table."""
     from netsift.db import engine_for
     from netsift.settings import Settings
-    from tasks.cloudfront_load import load_object
-    from tasks.sources import Window, list_local
+    from netsift.cloudfront.load import load_object
+    from netsift.ingest.sources import Window, list_local
 
     engine, settings = engine_for(url), Settings(database_url=url)
     for obj in list_local(folder, Window.of()):

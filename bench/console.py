@@ -34,8 +34,8 @@ from bench.cloudfront import ADMIN_URL, dataset, fresh_database, load_folder
 from netsift.console.grid_query import page_query
 from netsift.console.tables import browsable
 from netsift.db import engine_for
-from tasks.detect import detect
-from tasks.rules import load_rules
+from netsift.detection.alerts import detect
+from netsift.detection.ruleset import load_rules
 
 TABLE = "cloudfront_requests_classified"
 DATABASE = "netsift_bench_console"

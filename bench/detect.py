@@ -20,10 +20,10 @@ from sqlalchemy import text
 
 from bench.cloudfront import dataset, fresh_database, load_folder
 from netsift.db import engine_for
-from tasks.bots import classify_user_agent
-from tasks.detect import detect
-from tasks.probes import classify_path
-from tasks.rules import load_rules
+from netsift.detection.bots import classify_user_agent
+from netsift.detection.alerts import detect
+from netsift.detection.probes import classify_path
+from netsift.detection.ruleset import load_rules
 
 
 def naive(engine, rules, limit: int) -> tuple[int, float, int]:

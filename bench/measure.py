@@ -15,7 +15,7 @@ _WRAPPER = (
     "    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
     "    print('maxrss_kb', me, kids, file=sys.stderr)\n"
     "atexit.register(peak)\n"
-    "from netsift.cli import main\n"
+    "from netsift.deployments.cli import main\n"
     "sys.argv = ['netsift', *sys.argv[1:], '--json']\n"
     "main()\n"
 )

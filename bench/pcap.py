@@ -22,8 +22,8 @@ from pathlib import Path
 from bench.cloudfront import fresh_database
 from bench.measure import run_cli
 from bench.pcap_gen import write_capture
-from tasks.capture_dissect import MAIN_FIELDS
-from tasks.capture_tshark import field_args
+from netsift.capture.dissect import MAIN_FIELDS
+from netsift.capture.tshark import field_args
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -41,9 +41,10 @@ if str(ROOT) not in sys.path:  # runnable as a script as well as with -m
 
 import yaml  # noqa: E402
 
-from tasks.bots import classify_user_agent  # noqa: E402
-from tasks.probes import classify_path  # noqa: E402
-from tasks.rules import load_rules  # noqa: E402
+from netsift.detection.bots import classify_user_agent  # noqa: E402
+from netsift.detection.probes import classify_path  # noqa: E402
+from netsift.detection.ruleset import load_rules  # noqa: E402
+from netsift.settings import Settings  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "detection"
 SAMPLES = ROOT.parent / "shared" / "samples"
@@ -131,8 +132,8 @@ def real_traffic_paths() -> set[str]:
     try:
         import gzip
 
-        from tasks.capture_dissect import Limits, capture_info, dissect
-        from tasks.cloudfront import LogParser
+        from netsift.capture.dissect import Limits, capture_info, dissect
+        from netsift.cloudfront.parse import LogParser
     except ImportError:
         return set()
     paths = set()
@@ -145,7 +146,7 @@ def real_traffic_paths() -> set[str]:
     for capture in ("kitchen_boss.pcap", "http.pcap"):
         path = ROOT / "tests/data/pcap" / capture
         if path.is_file():
-            for table, row in dissect(path, 0, capture_info(path), Limits()):
+            for table, row in dissect(path, 0, capture_info(path), Limits.from_settings(Settings())):
                 if table == "http_requests" and row[9]:
                     paths.add(row[9].split("?", 1)[0])
     return paths

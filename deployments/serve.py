@@ -1,7 +1,7 @@
 """Serve every flow with its schedule from one process: a single machine, no work pool.
 
     NETSIFT_CLOUDFRONT_SOURCE=s3://my-logs/cf NETSIFT_PCAP_SOURCE=/srv/captures \
-        python -m deployments.serve
+        python -m netsift.deployments.serve
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import os
 
 from prefect import serve
 
-from flows.cloudfront_ingest import cloudfront_ingest
-from flows.detect import detect_flow
-from flows.pcap_ingest import pcap_ingest
+from netsift.flows.cloudfront_ingest import cloudfront_ingest
+from netsift.flows.detect import detect_flow
+from netsift.flows.pcap_ingest import pcap_ingest
 from netsift.settings import Settings
 
 

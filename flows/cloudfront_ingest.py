@@ -1,7 +1,7 @@
 """Flow `cloudfront-ingest`: CloudFront standard access logs into the database.
 
 Only orchestration lives here: list, load each object (fanned out on the task
-runner), report. The work is in tasks/.
+runner), report. The tasks are in tasks/, the work they wrap in the netsift library.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta, timezone
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.cloudfront_tasks import list_cloudfront_objects, load_cloudfront_object
-from tasks.db_tasks import upgrade_schema
+from netsift.tasks.cloudfront import list_cloudfront_objects, load_cloudfront_object
+from netsift.tasks.schema import upgrade_schema
 from netsift.settings import Settings
-from tasks.fanout import load_each, report, task_runner_for
+from netsift.tasks.fanout import load_each, report, task_runner_for
 
 
 def run_name() -> str:

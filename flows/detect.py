@@ -7,8 +7,8 @@ from datetime import datetime
 from prefect import flow
 from prefect.runtime import flow_run
 
-from tasks.db_tasks import upgrade_schema
-from tasks.detect_tasks import detect_alerts
+from netsift.tasks.schema import upgrade_schema
+from netsift.tasks.detection import detect_alerts
 
 
 def run_name() -> str:
@@ -19,6 +19,6 @@ def run_name() -> str:
 @flow(name="detect", flow_run_name=run_name)
 def detect_flow(since: datetime | None = None, rules_files: list[str] | None = None) -> dict:
     """since: only requests from then on count toward alerts (all when empty).
-    rules_files: extra rules files extending the bundled netsift/rules/detection.yaml."""
+    rules_files: extra rules files extending the bundled netsift/detection/rules/detection.yaml."""
     upgrade_schema()
     return detect_alerts(since, rules_files)

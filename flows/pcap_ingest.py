@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from prefect import flow
 
-from tasks.db_tasks import upgrade_schema
+from netsift.tasks.schema import upgrade_schema
 from netsift.settings import Settings
-from tasks.fanout import load_each, report, task_runner_for
-from tasks.pcap_tasks import list_captures, load_capture_task
+from netsift.tasks.fanout import load_each, report, task_runner_for
+from netsift.tasks.capture import list_captures, load_capture_task
 
 
 @flow(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = ROOT / "migrations"
+# Package data: the migrations and their Alembic configuration ship in the
+# wheel, so `netsift db upgrade` works from any working directory.
+MIGRATIONS = files("netsift") / "migrations"
 
 
 def utc_datetime(value) -> datetime | None:
@@ -68,7 +69,7 @@ def _sqlite_begin_immediate(connection) -> None:
 def alembic_config(url: str):
     from alembic.config import Config
 
-    config = Config()
+    config = Config(str(MIGRATIONS / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolation: a password with '%' must be doubled.
     config.set_main_option("sqlalchemy.url", normalized_url(url).replace("%", "%%"))

@@ -1,6 +1,6 @@
 """The tables, in SQLAlchemy Core: a public interface analysts query by name.
 
-Change a name only through an Alembic migration (see migrations/); the test
+Change a name only through an Alembic migration (see netsift/migrations/); the test
 `test_schema.py` fails when this file and the migrations disagree.
 """
 

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     tshark_timeout_seconds: float = Field(
         900.0, gt=0, description="A tshark pass over one capture is stopped after this long."
     )
+    max_capture_bytes: int = Field(
+        8 * 1024**3, gt=0, description="Cap on one capture's size, fetched or inflated from gzip."
+    )
+    max_tshark_line_bytes: int = Field(
+        64 * 1024**2, gt=0, description="Longest line of tshark output read for one packet."
+    )
+    max_http_body_bytes: int = Field(
+        64 * 1024**2, gt=0, description="Cap on one HTTP body held for hashing, after decoding."
+    )
     task_runner: Literal["threads", "dask"] = Field(
         "threads", description="Where ingest tasks run: a thread pool, or Dask for a cluster."
     )

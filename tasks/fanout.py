@@ -21,7 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.artifacts import ingest_summary, ingest_table, summary_markdown
+from netsift.analyst.run_summary import ingest_summary, ingest_table, summary_markdown
 
 
 # Set by a caller that shows progress (the CLI's progress bar): (done, total).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.cloudfront import STANDARD_FIELDS
+from netsift.cloudfront.parse import STANDARD_FIELDS
 
 HEADER = "#Version: 1.0\n#Fields: " + " ".join(STANDARD_FIELDS) + "\n"
 
@@ -24,7 +24,7 @@ def line(**overrides: str) -> str:
         "sc-content-type": "text/html", "sc-content-len": "1000",
         "sc-range-start": "-", "sc-range-end": "-",
     }  # fmt: skip
-    from tasks.cloudfront import column_for
+    from netsift.cloudfront.parse import column_for
 
     by_column = {column_for(name): name for name in STANDARD_FIELDS}
     for key, value in overrides.items():
@@ -40,10 +40,10 @@ def loaded_and_classified(database_url: str, folder, *lines: str):
     """Write `lines` as one log in `folder`, load it, run detection; the engine."""
     from netsift.db import engine_for
     from netsift.settings import Settings
-    from tasks.cloudfront_load import load_object
-    from tasks.detect import detect
-    from tasks.rules import load_rules
-    from tasks.sources import Window, list_local
+    from netsift.cloudfront.load import load_object
+    from netsift.detection.alerts import detect
+    from netsift.detection.ruleset import load_rules
+    from netsift.ingest.sources import Window, list_local
 
     (folder / "day.log").write_text(log_text(*lines))
     engine = engine_for(database_url)

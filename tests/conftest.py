@@ -229,5 +229,26 @@ def prefect_server():
         EventsWorker.drain_all(timeout=10)
 
 
+# Tiers: a test is marked with each service it needs, from the fixtures it
+# takes, so the marks cannot drift from what the test really starts.
+# `make test-fast` deselects them all; `make test` runs everything.
+SERVICE_FIXTURES = {
+    "postgres": {"pg", "pg_url"},
+    "moto": {"moto_endpoint", "s3"},
+    "prefect": {"prefect_server", "scheduling_server"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("db") == "postgresql":
+            fixtures.add("pg")
+        for marker, needs in SERVICE_FIXTURES.items():
+            if fixtures & needs:
+                item.add_marker(getattr(pytest.mark, marker))
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)

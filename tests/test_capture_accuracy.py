@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.capture_dissect import Limits, capture_info, dissect
+from netsift.capture.dissect import Limits, capture_info, dissect
+from netsift.settings import Settings
 from tests.conftest import DATA
 from tests.zeek_logs import read_zeek_log
 
@@ -16,15 +17,15 @@ BASELINE = ZEEK / "baseline"
 
 
 def rows_of(path: Path) -> dict[str, list[dict]]:
-    from tasks.capture_conn import CONNECTION_COLUMNS
-    from tasks.capture_dns import DNS_COLUMNS
-    from tasks.capture_http import FILE_COLUMNS, HTTP_COLUMNS
+    from netsift.capture.conn import CONNECTION_COLUMNS
+    from netsift.capture.dns import DNS_COLUMNS
+    from netsift.capture.http import FILE_COLUMNS, HTTP_COLUMNS
 
     columns = {"connections": CONNECTION_COLUMNS, "dns_queries": DNS_COLUMNS,
                "http_requests": HTTP_COLUMNS, "extracted_files": FILE_COLUMNS}  # fmt: skip
     tables: dict[str, list[dict]] = {name: [] for name in columns}
     info = capture_info(path)
-    for table, row in dissect(path, 1, info, Limits(timeout=60)):
+    for table, row in dissect(path, 1, info, Limits.from_settings(Settings(), timeout=60)):
         tables[table].append(dict(zip(columns[table], row)))
     tables["info"] = [vars(info)]
     return tables

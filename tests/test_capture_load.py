@@ -10,10 +10,10 @@ from sqlalchemy import text
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.capture_dissect import Limits, capture_info, dissect
-from tasks.capture_load import is_documentation, load_capture
-from tasks.capture_tshark import CaptureError
-from tasks.sources import Window, list_local
+from netsift.capture.dissect import Limits, capture_info, dissect
+from netsift.capture.load import is_documentation, load_capture
+from netsift.capture.tshark import CaptureError
+from netsift.ingest.sources import Window, list_local
 from tests.conftest import DATA
 
 PCAPS = DATA / "pcap"
@@ -105,7 +105,7 @@ def test_not_a_capture_fails_with_the_reason_and_others_load(db, tmp_path):
 def test_tshark_that_runs_too_long_is_stopped():
     capture = PCAPS / "kitchen_boss.pcap"
     with pytest.raises(CaptureError, match="did not finish within"):
-        list(dissect(capture, 1, capture_info(capture), Limits(timeout=0.05)))
+        list(dissect(capture, 1, capture_info(capture), Limits.from_settings(Settings(), timeout=0.05)))
 
 
 HOSTILE_URI = "/q?id=1'OR'1'='1;DROP%20TABLE%20http_requests;--"

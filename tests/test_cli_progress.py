@@ -10,9 +10,9 @@ pytestmark = pytest.mark.prefect
 
 
 def test_progress_bar_sees_every_object(prefect_server, pg, monkeypatch):
-    import netsift.cli as cli
-    from flows.cloudfront_ingest import cloudfront_ingest
-    from tasks.fanout import progress_listener
+    import netsift.deployments.cli as cli
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.tasks.fanout import progress_listener
 
     seen = []
     token = progress_listener.set(lambda done, total: seen.append((done, total)))
@@ -35,9 +35,9 @@ def test_progress_moves_with_each_object_on_sqlite(prefect_server, sqlite_db):
     object is recorded, not all at the end."""
     from sqlalchemy import text
 
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
     from netsift.db import engine_for
-    from tasks.fanout import progress_listener
+    from netsift.tasks.fanout import progress_listener
 
     def recorded() -> int:
         with engine_for(sqlite_db).connect() as conn:

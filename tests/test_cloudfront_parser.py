@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 import pytest
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS
-from tasks.cloudfront import (
+from netsift.cloudfront.parse import (
     STANDARD_FIELDS,
     LogParser,
     NotCloudFrontLog,
     column_for,
 )
-from tasks.objects import TooLongLine
+from netsift.ingest.reading import TooLongLine
 from tests.cloudfront_lines import HEADER, line, log_text
 from tests.conftest import DATA
 

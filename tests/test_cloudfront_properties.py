@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS
-from tasks.cloudfront import STANDARD_FIELDS, LogParser, decode_field
+from netsift.cloudfront.parse import STANDARD_FIELDS, LogParser, decode_field
 from tests.cloudfront_lines import HEADER
 
 # Text as a client could send it: any character but NUL and the surrogates

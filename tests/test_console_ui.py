@@ -20,14 +20,15 @@ from sqlalchemy import text
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.capture_load import load_capture
-from tasks.cloudfront_load import load_object
-from tasks.detect import detect
-from tasks.rules import load_rules
-from tasks.sources import Window, list_local
+from netsift.capture.load import load_capture
+from netsift.cloudfront.load import load_object
+from netsift.detection.alerts import detect
+from netsift.detection.ruleset import load_rules
+from netsift.ingest.sources import Window, list_local
 from tests.cloudfront_lines import line, log_text
 from tests.conftest import DATA, ROOT, free_port, fresh_pg_database, start_process, stop_process, wait_for_http
 
+pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NETSIFT = str(Path(sys.executable).parent / "netsift")
 SCANNER = "198.51.100.66"

@@ -13,15 +13,15 @@ from sqlalchemy import text
 from bench.generate import write_objects
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.cloudfront_load import load_object
-from tasks.sources import Window, list_local
+from netsift.cloudfront.load import load_object
+from netsift.ingest.sources import Window, list_local
 
 LOADER = """
 import sys
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.cloudfront_load import load_object
-from tasks.sources import Window, list_local
+from netsift.cloudfront.load import load_object
+from netsift.ingest.sources import Window, list_local
 url = sys.argv[1]
 for obj in list_local(sys.argv[2], Window.of()):
     load_object(engine_for(url), obj, Settings(database_url=url))

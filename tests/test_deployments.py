@@ -26,7 +26,7 @@ def test_every_prefect_yaml_entrypoint_is_a_flow_taking_its_parameters():
 
 
 def test_serve_builds_the_same_deployments():
-    from deployments.serve import deployments
+    from netsift.deployments.serve import deployments
 
     served = {d.name: d for d in deployments("s3://logs/cf", "/srv/captures")}
     assert set(served) == {"hourly", "every-5-minutes", "every-15-minutes", "backfill"}

@@ -8,10 +8,10 @@ from sqlalchemy import text
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.cloudfront_load import load_object
-from tasks.detect import detect
-from tasks.rules import load_rules
-from tasks.sources import Window, list_local
+from netsift.cloudfront.load import load_object
+from netsift.detection.alerts import detect
+from netsift.detection.ruleset import load_rules
+from netsift.ingest.sources import Window, list_local
 from tests.cloudfront_lines import line, log_text
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
@@ -105,7 +105,7 @@ def test_views_expose_every_request_column(db):
 
 def test_pcap_http_requests_are_classified_and_alerted(db, tmp_path):
     from bench.pcap_gen import PcapWriter, http_request, http_response
-    from tasks.capture_load import load_capture
+    from netsift.capture.load import load_capture
 
     with (tmp_path / "scan.pcap").open("wb") as sink:
         writer, ts = PcapWriter(sink), 1_700_000_000.0

@@ -37,7 +37,7 @@ def artifacts_of(flow_run_id):
 
 
 def test_failed_object_fails_the_run_and_shows_escaped_in_the_ui(prefect_server, pg, tmp_path):
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
     shutil.copytree(SAMPLES, tmp_path / "logs")
     (tmp_path / "logs" / HOSTILE_NAME).write_bytes(gzip.compress(b"x" * 100)[:-8])
@@ -71,7 +71,7 @@ def test_failed_object_fails_the_run_and_shows_escaped_in_the_ui(prefect_server,
 
 
 def test_rerun_skips_everything_and_completes(prefect_server, pg):
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
     first = cloudfront_ingest(source=str(SAMPLES), return_state=True)
     second = cloudfront_ingest(source=str(SAMPLES), return_state=True)
@@ -86,7 +86,7 @@ def test_flow_reads_s3_narrowed_by_distribution_and_dates(prefect_server, pg, s3
         body = gzip.compress(log_text(line(date=f"2024-03-{day:02d}", cs_uri_stem=f"/d{day}h{hour}")).encode())
         s3.put_object(Bucket=s3.bucket, Key=f"cf/E9XYZ.2024-03-{day:02d}-{hour:02d}.k.gz", Body=body)
         s3.put_object(Bucket=s3.bucket, Key=f"cf/E8OTHER.2024-03-{day:02d}-{hour:02d}.k.gz", Body=body)
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
     state = cloudfront_ingest(
         source=f"s3://{s3.bucket}/cf", since="2024-03-02", until="2024-03-02",
@@ -138,7 +138,7 @@ def test_cli_db_upgrade_creates_the_schema_and_nothing_else(tmp_path):
 
 
 def test_pcap_flow_reports_loaded_partial_and_failed_captures(prefect_server, pg, tmp_path):
-    from flows.pcap_ingest import pcap_ingest
+    from netsift.flows.pcap_ingest import pcap_ingest
 
     pcaps = DATA / "pcap"
     shutil.copy(pcaps / "http.pcap", tmp_path)
@@ -162,13 +162,13 @@ def test_pcap_flow_reports_loaded_partial_and_failed_captures(prefect_server, pg
 
 
 def test_detect_flow_emits_events_and_escapes_its_artifact(prefect_server, pg, tmp_path, monkeypatch):
-    import tasks.detect_tasks
-    from flows.cloudfront_ingest import cloudfront_ingest
-    from flows.detect import detect_flow
+    import netsift.tasks.detection
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.detect import detect_flow
 
     emitted = []
-    real_emit = tasks.detect_tasks.emit_event
-    monkeypatch.setattr(tasks.detect_tasks, "emit_event", lambda **kw: emitted.append(kw) or real_emit(**kw))
+    real_emit = netsift.tasks.detection.emit_event
+    monkeypatch.setattr(netsift.tasks.detection, "emit_event", lambda **kw: emitted.append(kw) or real_emit(**kw))
     hostile = "<img src=x onerror=alert(1)>"
     lines = [line(c_ip="203.0.113.5", time=f"12:00:0{i}", cs_uri_stem=path, sc_status="404",
                   cs_user_agent=hostile.replace(" ", "%20"))
@@ -196,7 +196,7 @@ def test_detect_flow_emits_events_and_escapes_its_artifact(prefect_server, pg, t
 
 
 def test_cli_status_shows_feeds_and_runs(prefect_server, pg):
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
     assert cloudfront_ingest(source=str(SAMPLES), return_state=True).is_completed()
     shown = run_cli("status", "--database-url", pg, "--json")

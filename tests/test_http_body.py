@@ -8,7 +8,7 @@ import zlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.http_body import decoded_body
+from netsift.capture.http_body import decoded_body
 
 
 def message(body: bytes, *headers: str) -> bytes:
@@ -39,7 +39,7 @@ def test_content_length_cuts_off_a_pipelined_message():
 
 
 def test_gzip_bomb_stops_at_the_cap_and_yields_no_body():
-    from tasks.capture_http import BodyFeed
+    from netsift.capture.http import BodyFeed
 
     bomb = message(gzip.compress(b"\x00" * (20 << 20)), "Content-Encoding: gzip")
     feed = BodyFeed(max_body_bytes=1 << 20)

@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks import cloudfront_load
-from tasks.cloudfront_load import load_object
-from tasks.sources import Window, list_local
+from netsift.cloudfront import load as cloudfront_load
+from netsift.cloudfront.load import load_object
+from netsift.ingest.sources import Window, list_local
 from tests.cloudfront_lines import line, log_text
 from tests.conftest import DATA
 

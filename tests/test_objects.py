@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from tasks.objects import TooLongLine, UnreadableObject, text_lines
+from netsift.ingest.reading import TooLongLine, UnreadableObject, text_lines
 
 
 def lines_of(data: bytes, max_line_bytes=1000, max_total_bytes=10**9):

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.quality import SAMPLES, probe_paths, site_paths
-from tasks.probes import ProbeVerdict, classify_path, normalised_path
-from tasks.rules import load_rules
+from netsift.detection.probes import ProbeVerdict, classify_path, normalised_path
+from netsift.detection.ruleset import load_rules
 
 RULES = load_rules()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 
 from netsift.db import engine_for
-from netsift.report import overview
+from netsift.analyst.report import overview
 from netsift.settings import Settings
-from tasks.capture_load import load_capture
-from tasks.cloudfront_load import load_object
-from tasks.sources import Window, list_local
+from netsift.capture.load import load_capture
+from netsift.cloudfront.load import load_object
+from netsift.ingest.sources import Window, list_local
 from tests.conftest import DATA
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError, EndpointConnectionError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from tasks.retry import is_transient
+from netsift.tasks.retry import is_transient
 
 
 def client_error(code):

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from tasks.bots import classify_user_agent
-from tasks.probes import classify_path, normalised_path
-from tasks.rules import BOT_CATEGORIES, MATCHERS, RuleError, bundled_rules, load_rules
+from netsift.detection.bots import classify_user_agent
+from netsift.detection.probes import classify_path, normalised_path
+from netsift.detection.ruleset import BOT_CATEGORIES, MATCHERS, RuleError, bundled_rules, load_rules
 
 RULES = load_rules()
 

@@ -10,8 +10,8 @@ from sqlalchemy import text
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.cloudfront_load import load_object
-from tasks.sources import Window, list_s3, s3_client
+from netsift.cloudfront.load import load_object
+from netsift.ingest.sources import Window, list_s3, s3_client
 from tests.cloudfront_lines import line, log_text
 from tests.conftest import DATA
 
@@ -124,7 +124,7 @@ def test_object_replaced_after_listing_is_not_loaded_under_the_old_etag(s3, pg):
 
 
 def test_captures_load_from_s3(s3, pg):
-    from tasks.capture_load import load_capture
+    from netsift.capture.load import load_capture
 
     capture = (DATA / "pcap" / "zeek" / "mixed-vlan-mpls.pcap").read_bytes()
     s3.put_object(Bucket=s3.bucket, Key="sensor/a.pcap.gz", Body=gzip.compress(capture))
@@ -138,7 +138,7 @@ def test_captures_load_from_s3(s3, pg):
 
 
 def test_a_loaded_capture_is_not_downloaded_again(s3, pg):
-    from tasks.capture_load import load_capture
+    from netsift.capture.load import load_capture
 
     s3.put_object(Bucket=s3.bucket, Key="sensor/b.pcap",
                   Body=(DATA / "pcap" / "zeek" / "dns53.pcap").read_bytes())  # fmt: skip

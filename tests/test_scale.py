@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from tasks.fanout import task_runner_for
+from netsift.tasks.fanout import task_runner_for
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.prefect
@@ -28,7 +28,7 @@ def test_dask_cluster_loads_the_same_rows_as_a_serial_run(prefect_server, pg, mo
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
     monkeypatch.setenv("NETSIFT_TASK_RUNNER", "dask")
     runner = task_runner_for(Settings())
@@ -46,7 +46,7 @@ def test_loads_hold_the_global_write_limit(prefect_server, pg, monkeypatch):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
     with get_client(sync_client=True) as client:
         client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="netsift-database-writes", limit=1))

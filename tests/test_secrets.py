@@ -20,7 +20,7 @@ def test_no_secret_in_what_prefect_stores(prefect_server, pg, s3, monkeypatch):
         ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId,
     )  # fmt: skip
 
-    from flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
     # PostgreSQL here trusts local connections, so a password in the URL is
     # accepted and ignored: the run works, and the URL carries a secret.

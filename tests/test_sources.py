@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tasks.sources import SourceObject, Window, list_local
+from netsift.ingest.sources import SourceObject, Window, list_local
 
 
 def obj(name: str) -> SourceObject:

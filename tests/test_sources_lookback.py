@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from tasks.sources import Window
+from netsift.ingest.sources import Window
 
 
 def test_since_without_until_lists_each_day_up_to_now():

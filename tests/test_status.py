@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 from netsift.db import engine_for
 from netsift.settings import Settings
-from netsift.status import feed_status
-from tasks.capture_load import load_capture
-from tasks.cloudfront_load import load_object
-from tasks.sources import Window, list_local
+from netsift.analyst.status import feed_status
+from netsift.capture.load import load_capture
+from netsift.cloudfront.load import load_object
+from netsift.ingest.sources import Window, list_local
 from tests.cloudfront_lines import line, log_text
 from tests.conftest import DATA
 

@@ -22,7 +22,7 @@ from tests.cloudfront_lines import line, log_text
 from netsift.db import engine_for
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.prefect
+pytestmark = [pytest.mark.prefect, pytest.mark.browser]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PREFECT = str(Path(sys.executable).parent / "prefect")
 HOSTILE_AGENT = '<img src=x onerror="document.title=\'pwned\'">'

@@ -1,7 +1,7 @@
 """HTTP as Zeek's http.log has it, and the files carried in its responses.
 
 Response bodies come from tshark's reassembled HTTP messages, decoded here
-(tasks/http_body.py), and are hashed in memory: these captures carry live malware, so no body ever touches the disk,
+(http_body.py), and are hashed in memory: these captures carry live malware, so no body ever touches the disk,
 and no name from the network ever becomes a path.
 """
 
@@ -15,8 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
-from tasks.capture_conn import Conn, epoch_to_datetime
-from tasks.http_body import BodyTooLarge, decoded_body
+from netsift.capture.conn import Conn, epoch_to_datetime
+from netsift.capture.http_body import BodyTooLarge, decoded_body
 
 HTTP_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "method",
@@ -94,7 +94,7 @@ class BodyFeed:
     undoes chunking and compression, so the bytes hashed are the file's.
     """
 
-    def __init__(self, max_body_bytes: int = 64 << 20) -> None:
+    def __init__(self, max_body_bytes: int) -> None:
         self._bodies: dict[int, list[FileFacts]] = {}
         self._through = 0
         self._done = False

@@ -12,9 +12,9 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, text, upda
 
 from netsift.db import utc_datetime
 from netsift.schema import alerts, path_verdicts, user_agent_verdicts
-from tasks.bots import classify_user_agent
-from tasks.probes import classify_path
-from tasks.rules import RuleSet
+from netsift.detection.bots import classify_user_agent
+from netsift.detection.probes import classify_path
+from netsift.detection.ruleset import RuleSet
 
 SEVERITIES = ("low", "medium", "high", "critical")
 CHUNK = 5000

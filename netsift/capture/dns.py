@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.capture_conn import Conn, epoch_to_datetime
+from netsift.capture.conn import Conn, epoch_to_datetime
 
 DNS_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto",

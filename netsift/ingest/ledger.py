@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from netsift.schema import rejected_records, source_objects
-from tasks.sources import SourceObject, identity_of
+from netsift.ingest.sources import SourceObject, identity_of
 
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
 DUPLICATE = "duplicate"  # the same bytes are loaded under another name

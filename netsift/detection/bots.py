@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tasks.rules import MAX_INPUT, RuleSet, bundled_rules
+from netsift.detection.ruleset import MAX_INPUT, RuleSet, bundled_rules
 
 
 class BotVerdict(NamedTuple):

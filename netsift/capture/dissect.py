@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from tasks.capture_conn import Conn, ConnTracker
-from tasks.capture_dns import RDATA_FIELD, DnsLog, DnsMessage
-from tasks.capture_http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
-from tasks.capture_tshark import CaptureError, TsharkRun, field_args, tshark_lines
+from netsift.settings import Settings
+from netsift.capture.conn import Conn, ConnTracker
+from netsift.capture.dns import RDATA_FIELD, DnsLog, DnsMessage
+from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
+from netsift.capture.tshark import CaptureError, TsharkRun, field_args, tshark_lines
 
 PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
                b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}  # fmt: skip
@@ -63,11 +64,24 @@ class CaptureInfo:
     partial: str | None = None  # tshark's words when the capture is cut short
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
-    timeout: float = 600.0
-    max_line_bytes: int = 64 << 20
-    max_capture_bytes: int = 8 << 30
+    """Caps on one capture's dissection; their defaults live in Settings."""
+
+    timeout: float
+    max_line_bytes: int
+    max_capture_bytes: int
+    max_body_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides) -> "Limits":
+        return cls(**{
+            "timeout": settings.tshark_timeout_seconds,
+            "max_line_bytes": settings.max_tshark_line_bytes,
+            "max_capture_bytes": settings.max_capture_bytes,
+            "max_body_bytes": settings.max_http_body_bytes,
+            **overrides,
+        })  # fmt: skip
 
 
 def ensure_uncompressed(path: Path, workdir: Path, max_bytes: int) -> Path:
@@ -148,7 +162,7 @@ def _list(value: bytes) -> list[str]:
 def _body_feed(capture: Path, decode_as: list[str], display_filter: str, limits: Limits,
                run: TsharkRun) -> tuple[BodyFeed, threading.Thread]:  # fmt: skip
     """Start the body pass on its own thread (and tshark on the other core)."""
-    feed = BodyFeed()
+    feed = BodyFeed(limits.max_body_bytes)
     lines = tshark_lines(
         capture, [*decode_as, "-Y", display_filter, *field_args(BODY_FIELDS)], run,
         timeout=limits.timeout, max_line_bytes=limits.max_line_bytes,

@@ -1,7 +1,7 @@
 """Loading one CloudFront object exactly once.
 
 dlt's lesson: one source object is the unit of incremental loading. Its rows
-and its ledger row commit together (tasks/ledger.py), so a failed run resumes
+and its ledger row commit together (netsift/ingest/ledger.py), so a failed run resumes
 where it stopped and a rerun never duplicates.
 """
 
@@ -11,12 +11,12 @@ from sqlalchemy import Connection, Engine
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejected_records
 from netsift.settings import Settings
-from tasks import ledger
-from tasks.cloudfront import PARSER_VERSION, LogParser, NotCloudFrontLog
-from tasks.ledger import ObjectResult
-from tasks.load import copy_rows, insert_dicts
-from tasks.objects import UnreadableObject, text_lines
-from tasks.sources import SourceObject, open_body
+from netsift.ingest import ledger
+from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
+from netsift.ingest.ledger import ObjectResult
+from netsift.ingest.writer import copy_rows, insert_dicts
+from netsift.ingest.reading import UnreadableObject, text_lines
+from netsift.ingest.sources import SourceObject, open_body
 
 KIND = "cloudfront"
 

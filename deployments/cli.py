@@ -17,8 +17,9 @@ from rich.table import Table
 
 from netsift.settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-db_app = typer.Typer(no_args_is_help=True, help="Schema management.")
+# Help texts are plain text: `s3://bucket[/prefix]` is not Rich markup.
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
+db_app = typer.Typer(no_args_is_help=True, help="Schema management.", rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 console = Console()
 
@@ -62,8 +63,8 @@ def cloudfront(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON"),
 ) -> None:
     """Ingest CloudFront standard access logs, each object exactly once."""
-    from flows.cloudfront_ingest import cloudfront_ingest
-    from tasks.sources import Window
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.ingest.sources import Window
 
     use_database(database_url)
     try:
@@ -84,7 +85,7 @@ def pcap(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON"),
 ) -> None:
     """Dissect packet captures (pcap, pcapng, gzip) into Zeek-style tables."""
-    from flows.pcap_ingest import pcap_ingest
+    from netsift.flows.pcap_ingest import pcap_ingest
 
     use_database(database_url)
     with progress_bar("pcap-ingest", enabled=not as_json):
@@ -97,7 +98,7 @@ def progress_bar(label: str, enabled: bool = True):
     """A bar of objects done, on a terminal; nothing in scripts and pipes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from tasks.fanout import progress_listener
+    from netsift.tasks.fanout import progress_listener
 
     if not (enabled and console.is_terminal):
         yield
@@ -123,7 +124,7 @@ def serve(
     """Serve every flow on its schedule from this one process: no work pool needed."""
     from prefect import serve as prefect_serve
 
-    from deployments.serve import deployments
+    from netsift.deployments.serve import deployments
 
     if not cloudfront_source:
         raise typer.BadParameter("give --cloudfront-source or set NETSIFT_CLOUDFRONT_SOURCE")
@@ -171,7 +172,7 @@ def alerts(
     """Classify bots and probes, and raise or update alerts."""
     from datetime import datetime
 
-    from flows.detect import detect_flow
+    from netsift.flows.detect import detect_flow
 
     use_database(database_url)
     try:
@@ -229,7 +230,7 @@ def status(
     """Feeds at a glance: objects per state, newest traffic per distribution and
     capture folder (stale ones flagged), and the last runs."""
     from netsift.db import engine_for, upgrade
-    from netsift.status import feed_status, recent_runs
+    from netsift.analyst.status import feed_status, recent_runs
 
     url = use_database(database_url)
     upgrade(url)
@@ -260,7 +261,7 @@ def status(
 def report(database_url: Optional[str] = DatabaseUrl) -> None:
     """What the database holds: requests per distribution, top clients, paths, statuses."""
     from netsift.db import engine_for, upgrade
-    from netsift.report import overview
+    from netsift.analyst.report import overview
 
     url = use_database(database_url)
     upgrade(url)

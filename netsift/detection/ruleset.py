@@ -12,12 +12,14 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Callable, Iterable
 
 import yaml
 
-BUNDLED = Path(__file__).resolve().parent.parent / "netsift" / "rules" / "detection.yaml"
+# Package data, found the same way in a clone and in an installed wheel.
+BUNDLED = files("netsift.detection").joinpath("rules", "detection.yaml")
 BOT_CATEGORIES = {"search-engine", "ai-crawler", "feed-or-monitor", "http-library",
                   "headless-browser", "scanner", "other-bot"}  # fmt: skip
 PROBE_CATEGORIES = {"wordpress", "php", "admin-panel", "config-leak", "backdoor", "other"}
@@ -107,7 +109,7 @@ def _empty_matcher(rule: dict) -> Matcher:
 def _dataset_matcher(rule: dict) -> Matcher:
     if rule.get("dataset") != "crawler-user-agents":
         raise _fail(rule, f"unknown dataset {rule.get('dataset')!r}; known: ['crawler-user-agents']")
-    from tasks.crawler_dataset import category_of
+    from netsift.detection.crawler_dataset import category_of
 
     mapping = rule.get("categories", {})
     if not isinstance(mapping, dict) or not set(mapping.values()) <= BOT_CATEGORIES:
@@ -119,7 +121,7 @@ def _dataset_matcher(rule: dict) -> Matcher:
 def _name_list_matcher(rule: dict) -> Matcher:
     """Entries of a maintained list (one per line, `#` comments) matched as
     the file name, the end, or the start of the normalised path."""
-    path = BUNDLED.parent / str(rule.get("list", ""))
+    path = files("netsift.detection").joinpath("rules", str(rule.get("list", "")))
     if not rule.get("list") or not path.is_file():
         raise _fail(rule, f"list {rule.get('list')!r} not found beside detection.yaml")
     entries = {
@@ -207,7 +209,7 @@ def _alert_rule(raw) -> dict:
 
 def _document(path: Path) -> tuple[dict, str]:
     try:
-        text = Path(path).read_text()
+        text = (path if hasattr(path, "read_text") else Path(path)).read_text()
         document = yaml.safe_load(text) or {}
     except (OSError, yaml.YAMLError) as error:
         raise RuleError(f"{path}: cannot read rules: {error}") from error

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from tasks.capture_load import is_documentation, load_capture
-from tasks.fanout import run_load
-from tasks.ledger import ObjectResult
-from tasks.retry import io_task_options
-from tasks.sources import SourceObject, Window, list_objects
+from netsift.capture.load import is_documentation, load_capture
+from netsift.tasks.fanout import run_load
+from netsift.ingest.ledger import ObjectResult
+from netsift.tasks.retry import io_task_options
+from netsift.ingest.sources import SourceObject, Window, list_objects
 
 
 @task(

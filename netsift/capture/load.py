@@ -21,15 +21,15 @@ from netsift.schema import (
     source_objects,
 )
 from netsift.settings import Settings
-from tasks import ledger
-from tasks.capture_conn import CONNECTION_COLUMNS, epoch_to_datetime
-from tasks.capture_dissect import Limits, capture_info, dissect, ensure_uncompressed
-from tasks.capture_dns import DNS_COLUMNS
-from tasks.capture_http import FILE_COLUMNS, HTTP_COLUMNS
-from tasks.capture_tshark import CaptureError
-from tasks.ledger import ObjectResult
-from tasks.load import copy_rows
-from tasks.sources import SourceObject, local_path, open_body
+from netsift.ingest import ledger
+from netsift.capture.conn import CONNECTION_COLUMNS, epoch_to_datetime
+from netsift.capture.dissect import Limits, capture_info, dissect, ensure_uncompressed
+from netsift.capture.dns import DNS_COLUMNS
+from netsift.capture.http import FILE_COLUMNS, HTTP_COLUMNS
+from netsift.capture.tshark import CaptureError
+from netsift.ingest.ledger import ObjectResult
+from netsift.ingest.writer import copy_rows
+from netsift.ingest.sources import SourceObject, local_path, open_body
 
 KIND = "pcap"
 PARSER_VERSION = "pcap-1"
@@ -70,10 +70,7 @@ def fetch(obj: SourceObject, workdir: Path, s3_client, max_bytes: int) -> Path:
 
 
 def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_client=None) -> ObjectResult:
-    limits = Limits(
-        timeout=settings.tshark_timeout_seconds,
-        max_capture_bytes=settings.max_decompressed_bytes,
-    )
+    limits = Limits.from_settings(settings)
     with tempfile.TemporaryDirectory(prefix="netsift-capture-") as scratch:
         workdir = Path(scratch)  # mode 0700: mkdtemp's own
 

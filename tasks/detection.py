@@ -14,9 +14,9 @@ from prefect.events import emit_event
 from netsift.db import engine_for
 from netsift.escape import markdown_text
 from netsift.settings import Settings
-from tasks.detect import detect
-from tasks.retry import retry_if_transient
-from tasks.rules import load_rules
+from netsift.detection.alerts import detect
+from netsift.tasks.retry import retry_if_transient
+from netsift.detection.ruleset import load_rules
 
 EVENT = "netsift.alert.created"
 

@@ -14,7 +14,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import unquote
 
-from tasks.rules import MAX_INPUT, RuleSet, bundled_rules
+from netsift.detection.ruleset import MAX_INPUT, RuleSet, bundled_rules
 
 _SLASHES = re.compile(r"/{2,}")
 _DOT_SEGMENTS = re.compile(r"/(?:\.(?=/))+")
