@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -54,6 +55,7 @@ source_objects = Table(
     Column("first_seen_at", Timestamp, nullable=False),
     Column("loaded_at", Timestamp),
     Column("updated_at", Timestamp, nullable=False),
+    Index("ix_source_objects_loaded_at", "loaded_at"),
 )
 
 rejected_records = Table(
@@ -304,6 +306,18 @@ alerts = Table(
     Column("evidence", JSON, comment="sample paths and user agents"),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    Column("notified_at", Timestamp, comment="when its event was emitted; NULL: not yet (the outbox)"),
     UniqueConstraint("rule", "source", "client_ip", "window_start", name="uq_alerts_window"),
     Index("ix_alerts_last_seen", "last_seen"),
+    Index("ix_alerts_unnotified", "id", postgresql_where=text("notified_at IS NULL"),
+          sqlite_where=text("notified_at IS NULL")),
+)
+
+detected_objects = Table(
+    "detected_objects",
+    metadata,
+    Column("source_object_id", Id, ForeignKey("source_objects.id", ondelete="CASCADE"), primary_key=True),
+    Column("loaded_at", Timestamp, nullable=False, comment="the object's loaded_at when detection saw it"),
+    Column("rules_version", Text, nullable=False),
+    Column("detected_at", Timestamp, nullable=False),
 )

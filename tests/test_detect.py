@@ -62,8 +62,9 @@ def test_exact_alerts_and_idempotent_reruns(db, tmp_path):
                         "user_agents": ["python-requests/2.31.0"]}  # fmt: skip
     assert first.updated == []
 
+    # A rerun over nothing new reads nothing: no object, no window evaluated.
     again = detect(engine_for(db), rules)
-    assert (again.new, again.updated, again.unchanged) == ([], [], 2)
+    assert (again.objects, again.new, again.updated, again.unchanged) == (0, [], [], 0)
     assert query(db, "SELECT COUNT(*) FROM alerts") == [(2,)]
 
     # The scan goes on in the same window: the same alert grows.

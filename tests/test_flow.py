@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from netsift.db import engine_for
+from netsift.db import engine_for, utc_datetime
 from tests.cloudfront_lines import line, log_text
 from tests.conftest import DATA
 
@@ -204,3 +204,39 @@ def test_cli_status_shows_feeds_and_runs(prefect_server, pg):
     status = json.loads(shown.stdout.strip().splitlines()[-1])
     assert {d["distribution"] for d in status["distributions"]} == {"AAAAAAAAAAAAAA", "(unnamed)"}
     assert any(run["name"].startswith("cloudfront ") for run in status["runs"])
+
+
+def test_alert_events_left_unsent_by_a_failed_run_are_sent_by_the_next(prefect_server, pg, tmp_path, monkeypatch):
+    """The task dies between committing the alerts and emitting their events:
+    the next run sends them, with the same event ids, and only once."""
+    import netsift.tasks.detection
+    from netsift.detection.outbox import event_id
+    from netsift.flows.cloudfront_ingest import cloudfront_ingest
+    from netsift.flows.detect import detect_flow
+
+    lines = [line(c_ip="203.0.113.8", time=f"12:00:0{i}", cs_uri_stem=path, sc_status="404")
+             for i, path in enumerate(["/wp-login.php", "/xmlrpc.php", "/wp-admin/"])]  # fmt: skip
+    (tmp_path / "probe.log").write_text(log_text(*lines))
+    assert cloudfront_ingest(source=str(tmp_path), return_state=True).is_completed()
+
+    def dies(**_event):
+        raise RuntimeError("killed between the commit and the emit")
+
+    monkeypatch.setattr(netsift.tasks.detection, "emit_event", dies)
+    assert detect_flow(return_state=True).is_failed()
+    with engine_for(pg).connect() as conn:
+        rows = conn.execute(text("SELECT rule, source, client_ip, window_start, notified_at FROM alerts")).all()
+    assert [(r.rule, r.client_ip, r.notified_at) for r in rows] == [("wordpress-probe", "203.0.113.8", None)]
+
+    emitted = []
+    from prefect.events import emit_event
+
+    monkeypatch.setattr(netsift.tasks.detection, "emit_event", lambda **kw: emitted.append(kw) or emit_event(**kw))
+    second = detect_flow(return_state=True)
+    assert second.is_completed() and second.result()["new"] == 0 and second.result()["events_sent"] == 1
+    alert = dict(rows[0]._mapping) | {"window_start": utc_datetime(rows[0].window_start)}
+    assert [(e["event"], e["id"]) for e in emitted] == [("netsift.alert.created", event_id(alert))]
+    with engine_for(pg).connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM alerts WHERE notified_at IS NULL")).scalar() == 0
+
+    assert detect_flow(return_state=True).result()["events_sent"] == 0 and len(emitted) == 1

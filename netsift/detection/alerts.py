@@ -1,44 +1,30 @@
-"""Detection in SQL: verdicts for new distinct values, then alerts per client
-and window. No Python loop over requests: Python sees each distinct user
-agent and path once, and each alert group once.
+"""Alerts per client and window, for what is new.
+
+Each run reads only the rows of objects detection has not seen
+(increments.py), plus the windows those rows touch, so late rows landing in
+old windows still count and a run costs what is new, not all history. The
+windows slide (windows.py): a scan is caught wherever it starts. Alerts,
+verdicts and the cursor commit in one transaction.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
+from sqlalchemy import Connection, DateTime, Engine, bindparam, delete, insert, select, text, update
 
 from netsift.db import utc_datetime
-from netsift.schema import alerts, path_verdicts, user_agent_verdicts
-from netsift.detection.bots import classify_user_agent
-from netsift.detection.probes import classify_path
+from netsift.detection.increments import Unseen, id_chunks, mark_seen, unseen_objects
 from netsift.detection.ruleset import RuleSet
+from netsift.detection.sources import SOURCES, Source
+from netsift.detection.verdicts import classify_new_values, mark_served_paths
+from netsift.detection.windows import Fired, Hit, buckets_touched, fired_windows
+from netsift.schema import alerts
 
 SEVERITIES = ("low", "medium", "high", "critical")
-CHUNK = 5000
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where one kind of traffic lives, by column role. Names are ours, never data."""
-
-    name: str
-    table: str
-    view: str
-    client: str
-    path: str
-    agent: str
-    status: str
-
-
-SOURCES = (
-    Source("cloudfront", "cloudfront_requests", "cloudfront_requests_classified",
-           "c_ip", "cs_uri_stem", "cs_user_agent", "sc_status"),
-    Source("pcap", "http_requests", "http_requests_classified",
-           "orig_h", "uri", "user_agent", "status_code"),
-)  # fmt: skip
+CLIENTS_PER_QUERY = 500
 
 
 @dataclass
@@ -48,52 +34,8 @@ class DetectResult:
     new: list[dict] = field(default_factory=list)
     updated: list[dict] = field(default_factory=list)
     unchanged: int = 0
-
-
-def classify_new_values(conn: Connection, rules: RuleSet) -> tuple[int, int]:
-    """Verdicts for every distinct user agent and path without one (or with
-    one from other rules), classified once each."""
-    for table in (user_agent_verdicts, path_verdicts):
-        conn.execute(table.delete().where(table.c.rules_version != rules.version))
-    agents = set()
-    paths = set()
-    for source in SOURCES:
-        agents |= set(conn.execute(text(
-            f"SELECT DISTINCT COALESCE(r.{source.agent}, '') FROM {source.table} r "
-            f"WHERE NOT EXISTS (SELECT 1 FROM user_agent_verdicts v "
-            f"WHERE v.user_agent = COALESCE(r.{source.agent}, ''))"
-        )).scalars())  # fmt: skip
-        paths |= set(conn.execute(text(
-            f"SELECT DISTINCT r.{source.path} FROM {source.table} r WHERE r.{source.path} IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM path_verdicts v WHERE v.path = r.{source.path})"
-        )).scalars())  # fmt: skip
-    agent_rows = []
-    for agent in agents:
-        verdict = classify_user_agent(agent, rules)
-        agent_rows.append({"user_agent": agent, "is_bot": verdict.is_bot, "bot_category": verdict.bot_category,
-                           "rule_id": verdict.rule_id, "rules_version": rules.version})  # fmt: skip
-    path_rows = []
-    for path in paths:
-        verdict = classify_path(path, rules)
-        path_rows.append({"path": path, "is_probe": verdict.is_probe, "probe_category": verdict.probe_category,
-                          "strength": verdict.strength, "rule_id": verdict.rule_id,
-                          "human_2xx": False, "rules_version": rules.version})  # fmt: skip
-    for table, rows in ((user_agent_verdicts, agent_rows), (path_verdicts, path_rows)):
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(table), rows[start : start + CHUNK])
-    return len(agent_rows), len(path_rows)
-
-
-def refresh_served_paths(conn: Connection) -> None:
-    """Which weak probe paths the site really serves: ordinary visitors got a 2xx."""
-    served = " OR ".join(
-        f"EXISTS (SELECT 1 FROM {s.table} r JOIN user_agent_verdicts u "
-        f"ON u.user_agent = COALESCE(r.{s.agent}, '') "
-        f"WHERE r.{s.path} = path_verdicts.path AND NOT u.is_bot "
-        f"AND r.{s.status} BETWEEN 200 AND 299)"
-        for s in SOURCES
-    )
-    conn.execute(text(f"UPDATE path_verdicts SET human_2xx = ({served}) WHERE strength = 'weak'"))
+    removed: int = 0
+    objects: int = 0
 
 
 def _bucket(conn: Connection, column: str, seconds: int) -> str:
@@ -121,53 +63,125 @@ def _selection(rule: dict, since: datetime | None) -> tuple[str, dict, int]:
     if since is not None:
         conditions.append("ts >= :since")
         params["since"] = since
-    return " AND ".join(conditions), params, int(when.get("window_minutes", 10)) * 60
+    return " AND ".join(conditions) or "1 = 1", params, int(when.get("window_minutes", 10)) * 60
+
+
+_LISTS = ("categories", "bot_categories", "ids", "clients", "paths")
+_TIMES = ("since", "lo", "hi")
 
 
 def _run(conn: Connection, sql: str, params: dict):
+    """Lists expand to IN (...); times are bound as timestamps, so SQLite
+    compares them in the format it stores them in."""
     statement = text(sql)
-    for name in ("categories", "bot_categories"):
+    for name in _LISTS:
         if name in params:
             statement = statement.bindparams(bindparam(name, expanding=True))
+    for name in _TIMES:
+        if name in params:
+            statement = statement.bindparams(bindparam(name, type_=DateTime(timezone=True)))
     return conn.execute(statement, params)
 
 
-def candidate_groups(conn: Connection, rule: dict, source: Source, since: datetime | None) -> list[dict]:
-    """Clients over the rule's threshold, one group per client and window,
-    with their status codes and samples of paths and user agents."""
+def touched_buckets(conn: Connection, rule: dict, source: Source, unseen: Unseen, served: set[str],
+                    since: datetime | None) -> dict[str, set[int]]:  # fmt: skip
+    """Per client, the buckets whose verdict the unseen rows can change: those
+    the rows fall in and the next; and those of older requests to paths that
+    just stopped being probes (the site serves them)."""
     where, params, seconds = _selection(rule, since)
-    when = rule["when"]
-    having = (f"COUNT(DISTINCT {source.path}) >= :threshold" if "min_distinct_paths" in when
-              else "COUNT(*) >= :threshold")  # fmt: skip
-    params = {**params, "threshold": int(when.get("min_distinct_paths", when.get("min_requests", 1)))}
     bucket = _bucket(conn, "ts", seconds)
-    selected = f"FROM {source.view} WHERE {source.client} IS NOT NULL AND {where}"
-    groups = {
-        (row.client, row.bucket): dict(row._mapping) | {"seconds": seconds, "statuses": set(),
-                                                         "paths": set(), "agents": set()}
-        for row in _run(conn, (
-            f"SELECT {source.client} AS client, {bucket} AS bucket, MIN(ts) AS first_seen, "
-            f"MAX(ts) AS last_seen, COUNT(*) AS hits, COUNT(DISTINCT {source.path}) AS distinct_paths, "
-            f"MAX(CASE WHEN {source.status} BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS got_2xx "
-            f"{selected} GROUP BY {source.client}, {bucket} HAVING {having}"), params)
+    touched: dict[str, set[int]] = defaultdict(set)
+    new_rows = (f"SELECT DISTINCT {source.client}, {bucket} FROM {source.view} "
+                f"WHERE source_object_id IN :ids AND {source.client} IS NOT NULL AND {where}")  # fmt: skip
+    for chunk in id_chunks(unseen.of(source.kind)):
+        for client, number in _run(conn, new_rows, params | {"ids": chunk}):
+            touched[client].update(buckets_touched(number * seconds, seconds))
+    listed = sorted(served)
+    for start in range(0, len(listed), CLIENTS_PER_QUERY):
+        older = (f"SELECT DISTINCT {source.client}, {bucket} FROM {source.table} WHERE {source.path} IN :paths "
+                 f"AND {source.client} IS NOT NULL" + (" AND ts >= :since" if since else ""))  # fmt: skip
+        rows = _run(conn, older, {"paths": listed[start : start + CLIENTS_PER_QUERY]} | (
+            {"since": since} if since else {}))  # fmt: skip
+        for client, number in rows:
+            touched[client].update(buckets_touched(number * seconds, seconds))
+    return touched
+
+
+def _threshold(rule: dict) -> tuple[int, bool]:
+    when = rule["when"]
+    return int(when.get("min_distinct_paths", when.get("min_requests", 1))), "min_distinct_paths" in when
+
+
+def matching_hits(conn: Connection, rule: dict, source: Source, touched: dict[str, set[int]] | None,
+                  since: datetime | None):  # fmt: skip
+    """(client, its requests matching the rule), over the spans the touched
+    buckets need (W before the first to the end of the last); with no
+    `touched`, every client that could reach the threshold at all."""
+    where, params, seconds = _selection(rule, since)
+    threshold, distinct = _threshold(rule)
+    columns = f"{source.client}, ts, {source.path}, {source.status}, {source.agent}"
+    if touched is None:
+        measure = f"COUNT(DISTINCT {source.path})" if distinct else "COUNT(*)"
+        sql = (f"SELECT {columns} FROM {source.view} WHERE {where} AND {source.client} IN ("
+               f"SELECT {source.client} FROM {source.view} WHERE {source.client} IS NOT NULL AND {where} "
+               f"GROUP BY {source.client} HAVING {measure} >= :threshold) ORDER BY {source.client}")  # fmt: skip
+        batches = [_run(conn, sql, params | {"threshold": threshold})]
+    else:
+        clients = sorted(touched)
+        batches = []
+        sql = (f"SELECT {columns} FROM {source.view} WHERE {source.client} IN :clients "
+               f"AND ts >= :lo AND ts < :hi AND {where} ORDER BY {source.client}")  # fmt: skip
+        for start in range(0, len(clients), CLIENTS_PER_QUERY):
+            chunk = clients[start : start + CLIENTS_PER_QUERY]
+            buckets = set().union(*(touched[c] for c in chunk))
+            span = {"lo": datetime.fromtimestamp((min(buckets) - 1) * seconds, timezone.utc),
+                    "hi": datetime.fromtimestamp((max(buckets) + 1) * seconds, timezone.utc)}  # fmt: skip
+            batches.append(_run(conn, sql, params | {"clients": chunk} | span))
+    for rows in batches:
+        current, hits = None, []
+        for client, ts, path, status, agent in rows:
+            if client != current:
+                if hits:
+                    yield current, hits
+                current, hits = client, []
+            hits.append(Hit(utc_datetime(ts).timestamp(), path, status, agent))
+        if hits:
+            yield current, hits
+
+
+def alert_values(rule: dict, source: Source, client: str, fired: Fired, seconds: int, escalate: bool) -> dict:
+    hits = fired.hits
+    statuses = sorted({h.status for h in hits if h.status is not None})
+    return {
+        "rule": rule["rule"], "source": source.name, "client_ip": client,
+        "window_start": fired.window_start(seconds),
+        "first_seen": datetime.fromtimestamp(hits[0].ts, timezone.utc),
+        "last_seen": datetime.fromtimestamp(hits[-1].ts, timezone.utc),
+        "hits": len(hits), "distinct_paths": len({h.path for h in hits if h.path is not None}),
+        "status_codes": ",".join(str(s) for s in statuses),
+        "severity": severity_of(rule, any(200 <= s <= 299 for s in statuses), escalate),
+        "evidence": {"paths": sorted({h.path for h in hits if h.path is not None})[:5],
+                     "user_agents": sorted({h.agent for h in hits if h.agent is not None})[:3]},
     }  # fmt: skip
-    if groups:  # evidence for every group in one pass over the distinct values
-        for row in _run(conn, (
-            f"SELECT DISTINCT {source.client}, {bucket}, {source.status}, {source.path}, "
-            f"{source.agent} {selected}"), params):  # fmt: skip
-            group = groups.get((row[0], row[1]))
-            if group is not None:
-                if row[2] is not None:
-                    group["statuses"].add(row[2])
-                if row[3] is not None:
-                    group["paths"].add(row[3])
-                if row[4] is not None:
-                    group["agents"].add(row[4])
-    return list(groups.values())
 
 
-def evidence_of(group: dict) -> dict:
-    return {"paths": sorted(group["paths"])[:5], "user_agents": sorted(group["agents"])[:3]}
+def evaluate(conn: Connection, rule: dict, source: Source, unseen: Unseen, served: set[str],
+             since: datetime | None, escalate: bool) -> tuple[list[dict], set | None]:  # fmt: skip
+    """The alerts the touched buckets raise now, and which (client, window
+    start) were evaluated (None: all of them, a full recompute)."""
+    _, _, seconds = _selection(rule, since)
+    threshold, distinct = _threshold(rule)
+    touched = None if unseen.everything else touched_buckets(conn, rule, source, unseen, served, since)
+    found = []
+    for client, hits in matching_hits(conn, rule, source, touched, since):
+        wanted = None if touched is None else touched[client]
+        for fired in fired_windows(hits, seconds, threshold, distinct, wanted):
+            found.append(alert_values(rule, source, client, fired, seconds, escalate))
+    if touched is None:
+        return found, None
+    evaluated = {(client, datetime.fromtimestamp(b * seconds, timezone.utc))
+                 for client, buckets in touched.items() for b in buckets}  # fmt: skip
+    return found, evaluated
 
 
 def severity_of(rule: dict, got_2xx: bool, escalate: bool) -> str:
@@ -178,15 +192,33 @@ def severity_of(rule: dict, got_2xx: bool, escalate: bool) -> str:
     return SEVERITIES[min(base + step, len(SEVERITIES) - 1)]
 
 
-def upsert_alerts(conn: Connection, rule: str, source: str, found: list[dict]) -> tuple[list, list, int]:
-    """(new, updated, unchanged count): one alert per rule, source, client and
-    window, written in bulk."""
-    existing = {
-        (row.client_ip, utc_datetime(row.window_start)): row
-        for row in conn.execute(select(alerts.c.id, alerts.c.client_ip, alerts.c.window_start,
-                                       alerts.c.hits, alerts.c.severity, alerts.c.distinct_paths)
-                                .where(alerts.c.rule == rule, alerts.c.source == source))
-    }  # fmt: skip
+def existing_alerts(conn: Connection, rule: str, source: str, evaluated: set | None) -> dict:
+    """The stored alerts of the evaluated windows (all, when None), by (client, window start)."""
+    query = select(alerts.c.id, alerts.c.client_ip, alerts.c.window_start, alerts.c.hits, alerts.c.severity,
+                   alerts.c.distinct_paths).where(alerts.c.rule == rule, alerts.c.source == source)  # fmt: skip
+    if evaluated is None:
+        return {(r.client_ip, utc_datetime(r.window_start)): r for r in conn.execute(query)}
+    found = {}
+    keys = sorted(evaluated)
+    for start in range(0, len(keys), CLIENTS_PER_QUERY):
+        chunk = keys[start : start + CLIENTS_PER_QUERY]
+        windows = [w for _, w in chunk]
+        rows = conn.execute(query.where(alerts.c.client_ip.in_({c for c, _ in chunk}),
+                                        alerts.c.window_start.between(min(windows), max(windows))))
+        for r in rows:
+            key = (r.client_ip, utc_datetime(r.window_start))
+            if key in evaluated:
+                found[key] = r
+    return found
+
+
+def upsert_alerts(conn: Connection, rule: str, source: str, found: list[dict], evaluated: set | None,
+                  remove_stale: bool) -> tuple[list, list, int, int]:  # fmt: skip
+    """(new, updated, unchanged count, removed count): one alert per rule,
+    source, client and window, written in bulk. An evaluated window that no
+    longer fires (its rows were replaced, or its paths turned out to be the
+    site's own) loses its alert."""
+    existing = existing_alerts(conn, rule, source, evaluated)
     stamp = datetime.now(timezone.utc)
     new, updated, unchanged = [], [], 0
     for values in found:
@@ -209,31 +241,35 @@ def upsert_alerts(conn: Connection, rule: str, source: str, found: list[dict]) -
         )  # fmt: skip
         for values in updated:
             values.pop("_id")
-    return new, updated, unchanged
+    stale = [] if not remove_stale else [
+        row.id for key, row in existing.items() if key not in {(v["client_ip"], v["window_start"]) for v in found}
+    ]  # fmt: skip
+    for start in range(0, len(stale), CLIENTS_PER_QUERY):
+        conn.execute(delete(alerts).where(alerts.c.id.in_(stale[start : start + CLIENTS_PER_QUERY])))
+    return new, updated, unchanged, len(stale)
 
 
 def detect(engine: Engine, rules: RuleSet, since: datetime | None = None) -> DetectResult:
+    """Classify and alert on what no run has seen; commit alerts, verdicts
+    and the cursor together. `since`: only requests from then on count."""
     result = DetectResult()
     with engine.begin() as conn:
-        result.new_agents, result.new_paths = classify_new_values(conn, rules)
-        refresh_served_paths(conn)
-    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # one detect at a time (SQLite's BEGIN IMMEDIATE does this)
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('netsift-detect'))"))
+        unseen = unseen_objects(conn, rules.version)
+        result.objects = len(unseen.loaded_at)
+        result.new_agents, result.new_paths = classify_new_values(conn, rules, unseen)
+        served = mark_served_paths(conn, unseen)
         for rule in rules.alert_rules:
             for source in SOURCES:
-                found = [
-                    {
-                        "rule": rule["rule"], "source": source.name, "client_ip": group["client"],
-                        "window_start": datetime.fromtimestamp(group["bucket"] * group["seconds"], timezone.utc),
-                        "first_seen": utc_datetime(group["first_seen"]), "last_seen": utc_datetime(group["last_seen"]),
-                        "hits": group["hits"], "distinct_paths": group["distinct_paths"],
-                        "status_codes": ",".join(str(s) for s in sorted(group["statuses"])),
-                        "severity": severity_of(rule, bool(group["got_2xx"]), rules.escalate_on_2xx),
-                        "evidence": evidence_of(group),
-                    }
-                    for group in candidate_groups(conn, rule, source, since)
-                ]  # fmt: skip
-                new, updated, unchanged = upsert_alerts(conn, rule["rule"], source.name, found)
+                found, evaluated = evaluate(conn, rule, source, unseen, served, since, rules.escalate_on_2xx)
+                new, updated, unchanged, removed = upsert_alerts(conn, rule["rule"], source.name, found, evaluated,
+                                                                 remove_stale=since is None)  # fmt: skip
                 result.new += new
                 result.updated += updated
                 result.unchanged += unchanged
+                result.removed += removed
+        mark_seen(conn, unseen, rules.version)
     return result
+
+

@@ -1,0 +1,89 @@
+"""Verdicts for distinct user agents and paths, for the rows detection has
+not seen: Python classifies each distinct value once, never each request."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, insert, text
+
+from netsift.detection.bots import classify_user_agent
+from netsift.detection.increments import Unseen, id_chunks
+from netsift.detection.probes import classify_path
+from netsift.detection.ruleset import RuleSet
+from netsift.detection.sources import SOURCES
+from netsift.schema import path_verdicts, user_agent_verdicts
+
+CHUNK = 5000
+
+
+def _in_objects(sql: str, conn: Connection, ids: list[int] | None) -> set:
+    """The values `sql` selects, over the rows of objects `ids` (all rows when None)."""
+    if ids is None:
+        return set(conn.execute(text(sql.replace("{objects}", "TRUE"))).scalars())
+    found: set = set()
+    statement = text(sql.replace("{objects}", "r.source_object_id IN :ids")).bindparams(
+        bindparam("ids", expanding=True)
+    )
+    for chunk in id_chunks(ids):
+        found |= set(conn.execute(statement, {"ids": chunk}).scalars())
+    return found
+
+
+def classify_new_values(conn: Connection, rules: RuleSet, unseen: Unseen) -> tuple[int, int]:
+    """Verdicts for every distinct user agent and path of the unseen rows that
+    has none yet (verdicts of other rules are dropped first)."""
+    for table in (user_agent_verdicts, path_verdicts):
+        conn.execute(table.delete().where(table.c.rules_version != rules.version))
+    agents, paths = set(), set()
+    for source in SOURCES:
+        ids = None if unseen.everything else unseen.of(source.kind)
+        if ids == []:
+            continue
+        agents |= _in_objects(
+            f"SELECT DISTINCT COALESCE(r.{source.agent}, '') FROM {source.table} r WHERE {{objects}} "
+            f"AND NOT EXISTS (SELECT 1 FROM user_agent_verdicts v WHERE v.user_agent = COALESCE(r.{source.agent}, ''))",
+            conn, ids,
+        )  # fmt: skip
+        paths |= _in_objects(
+            f"SELECT DISTINCT r.{source.path} FROM {source.table} r WHERE {{objects}} AND r.{source.path} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM path_verdicts v WHERE v.path = r.{source.path})",
+            conn, ids,
+        )  # fmt: skip
+    agent_rows = []
+    for agent in agents:
+        verdict = classify_user_agent(agent, rules)
+        agent_rows.append({"user_agent": agent, "is_bot": verdict.is_bot, "bot_category": verdict.bot_category,
+                           "rule_id": verdict.rule_id, "rules_version": rules.version})  # fmt: skip
+    path_rows = []
+    for path in paths:
+        verdict = classify_path(path, rules)
+        path_rows.append({"path": path, "is_probe": verdict.is_probe, "probe_category": verdict.probe_category,
+                          "strength": verdict.strength, "rule_id": verdict.rule_id,
+                          "human_2xx": False, "rules_version": rules.version})  # fmt: skip
+    for table, rows in ((user_agent_verdicts, agent_rows), (path_verdicts, path_rows)):
+        for start in range(0, len(rows), CHUNK):
+            conn.execute(insert(table), rows[start : start + CHUNK])
+    return len(agent_rows), len(path_rows)
+
+
+def mark_served_paths(conn: Connection, unseen: Unseen) -> set[str]:
+    """Weak probe paths the site turns out to serve (ordinary visitors got a
+    2xx in the unseen rows): no longer probes. Returns them, so the alerts
+    their older requests counted toward are evaluated again."""
+    served: set[str] = set()
+    for source in SOURCES:
+        ids = None if unseen.everything else unseen.of(source.kind)
+        if ids == []:
+            continue
+        served |= _in_objects(
+            f"SELECT DISTINCT r.{source.path} FROM {source.table} r "
+            f"JOIN user_agent_verdicts u ON u.user_agent = COALESCE(r.{source.agent}, '') "
+            f"JOIN path_verdicts p ON p.path = r.{source.path} "
+            f"WHERE {{objects}} AND p.strength = 'weak' AND NOT p.human_2xx AND NOT u.is_bot "
+            f"AND r.{source.status} BETWEEN 200 AND 299",
+            conn, ids,
+        )  # fmt: skip
+    listed = sorted(served)
+    for start in range(0, len(listed), CHUNK):
+        conn.execute(path_verdicts.update().where(path_verdicts.c.path.in_(listed[start : start + CHUNK]))
+                     .values(human_2xx=True))  # fmt: skip
+    return served
