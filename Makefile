@@ -64,6 +64,7 @@ bench-pcap: setup
 
 bench-detect: setup
 	$(BIN)/python -m bench.detect
+	$(BIN)/python -m bench.detect_incremental
 
 bench-console: setup
 	$(BIN)/python -m bench.console

@@ -24,7 +24,7 @@ from netsift.detection.windows import Fired, Hit, buckets_touched, fired_windows
 from netsift.schema import alerts
 
 SEVERITIES = ("low", "medium", "high", "critical")
-CLIENTS_PER_QUERY = 500
+CLIENTS_PER_QUERY = 5000  # bound parameters per query: well under SQLite's 32,766
 
 
 @dataclass
@@ -66,11 +66,11 @@ def _selection(rule: dict, since: datetime | None) -> tuple[str, dict, int]:
     return " AND ".join(conditions) or "1 = 1", params, int(when.get("window_minutes", 10)) * 60
 
 
-_LISTS = ("categories", "bot_categories", "ids", "clients", "paths")
+_LISTS = ("categories", "bot_categories", "ids", "paths")
 _TIMES = ("since", "lo", "hi")
 
 
-def _run(conn: Connection, sql: str, params: dict):
+def _run(conn: Connection, sql: str, params: dict, stream: bool = False):
     """Lists expand to IN (...); times are bound as timestamps, so SQLite
     compares them in the format it stores them in."""
     statement = text(sql)
@@ -80,7 +80,8 @@ def _run(conn: Connection, sql: str, params: dict):
     for name in _TIMES:
         if name in params:
             statement = statement.bindparams(bindparam(name, type_=DateTime(timezone=True)))
-    return conn.execute(statement, params)
+    # Streamed: rows arrive in batches (a server-side cursor on PostgreSQL), not all at once.
+    return conn.execute(statement.execution_options(stream_results=stream), params)
 
 
 def touched_buckets(conn: Connection, rule: dict, source: Source, unseen: Unseen, served: set[str],
@@ -112,41 +113,53 @@ def _threshold(rule: dict) -> tuple[int, bool]:
     return int(when.get("min_distinct_paths", when.get("min_requests", 1))), "min_distinct_paths" in when
 
 
+def _spans(buckets: set[int]) -> list[tuple[int, int]]:
+    """Touched buckets as runs of neighbours: late rows from yesterday and
+    today's rows are two short spans to read, not a day of requests."""
+    spans: list[list[int]] = []
+    for bucket in sorted(buckets):
+        if spans and bucket <= spans[-1][1] + 2:
+            spans[-1][1] = bucket
+        else:
+            spans.append([bucket, bucket])
+    return [(first, last) for first, last in spans]
+
+
 def matching_hits(conn: Connection, rule: dict, source: Source, touched: dict[str, set[int]] | None,
                   since: datetime | None):  # fmt: skip
-    """(client, its requests matching the rule), over the spans the touched
-    buckets need (W before the first to the end of the last); with no
-    `touched`, every client that could reach the threshold at all."""
+    """(client, its requests matching the rule, the buckets to evaluate).
+
+    Only clients that could reach the threshold at all are read. With
+    `touched`, per span of touched buckets, the requests from W before the
+    span to its end (an index range on ts, never a list of clients); without,
+    all requests and all buckets."""
     where, params, seconds = _selection(rule, since)
     threshold, distinct = _threshold(rule)
-    columns = f"{source.client}, ts, {source.path}, {source.status}, {source.agent}"
+    measure = f"COUNT(DISTINCT {source.path})" if distinct else "COUNT(*)"
+    within = "ts >= :lo AND ts < :hi AND " if touched is not None else ""
+    sql = (f"SELECT {source.client}, ts, {source.path}, {source.status}, {source.agent} FROM {source.view} "
+           f"WHERE {within}{where} AND {source.client} IN (SELECT {source.client} FROM {source.view} "
+           f"WHERE {within}{source.client} IS NOT NULL AND {where} GROUP BY {source.client} "
+           f"HAVING {measure} >= :threshold) ORDER BY {source.client}")  # fmt: skip
+    params = params | {"threshold": threshold}
     if touched is None:
-        measure = f"COUNT(DISTINCT {source.path})" if distinct else "COUNT(*)"
-        sql = (f"SELECT {columns} FROM {source.view} WHERE {where} AND {source.client} IN ("
-               f"SELECT {source.client} FROM {source.view} WHERE {source.client} IS NOT NULL AND {where} "
-               f"GROUP BY {source.client} HAVING {measure} >= :threshold) ORDER BY {source.client}")  # fmt: skip
-        batches = [_run(conn, sql, params | {"threshold": threshold})]
+        queries = [(params, None)]
     else:
-        clients = sorted(touched)
-        batches = []
-        sql = (f"SELECT {columns} FROM {source.view} WHERE {source.client} IN :clients "
-               f"AND ts >= :lo AND ts < :hi AND {where} ORDER BY {source.client}")  # fmt: skip
-        for start in range(0, len(clients), CLIENTS_PER_QUERY):
-            chunk = clients[start : start + CLIENTS_PER_QUERY]
-            buckets = set().union(*(touched[c] for c in chunk))
-            span = {"lo": datetime.fromtimestamp((min(buckets) - 1) * seconds, timezone.utc),
-                    "hi": datetime.fromtimestamp((max(buckets) + 1) * seconds, timezone.utc)}  # fmt: skip
-            batches.append(_run(conn, sql, params | {"clients": chunk} | span))
-    for rows in batches:
+        queries = []
+        for first, last in _spans(set().union(*touched.values()) if touched else set()):
+            wanted = {c: b for c, buckets in touched.items() if (b := {x for x in buckets if first <= x <= last})}
+            queries.append((params | {"lo": datetime.fromtimestamp((first - 1) * seconds, timezone.utc),
+                                      "hi": datetime.fromtimestamp((last + 1) * seconds, timezone.utc)}, wanted))  # fmt: skip
+    for values, wanted in queries:
         current, hits = None, []
-        for client, ts, path, status, agent in rows:
+        for client, ts, path, status, agent in _run(conn, sql, values, stream=True):
             if client != current:
-                if hits:
-                    yield current, hits
+                if hits and (wanted is None or current in wanted):
+                    yield current, hits, None if wanted is None else wanted[current]
                 current, hits = client, []
             hits.append(Hit(utc_datetime(ts).timestamp(), path, status, agent))
-        if hits:
-            yield current, hits
+        if hits and (wanted is None or current in wanted):
+            yield current, hits, None if wanted is None else wanted[current]
 
 
 def alert_values(rule: dict, source: Source, client: str, fired: Fired, seconds: int, escalate: bool) -> dict:
@@ -173,8 +186,7 @@ def evaluate(conn: Connection, rule: dict, source: Source, unseen: Unseen, serve
     threshold, distinct = _threshold(rule)
     touched = None if unseen.everything else touched_buckets(conn, rule, source, unseen, served, since)
     found = []
-    for client, hits in matching_hits(conn, rule, source, touched, since):
-        wanted = None if touched is None else touched[client]
+    for client, hits, wanted in matching_hits(conn, rule, source, touched, since):
         for fired in fired_windows(hits, seconds, threshold, distinct, wanted):
             found.append(alert_values(rule, source, client, fired, seconds, escalate))
     if touched is None:
@@ -193,19 +205,22 @@ def severity_of(rule: dict, got_2xx: bool, escalate: bool) -> str:
 
 
 def existing_alerts(conn: Connection, rule: str, source: str, evaluated: set | None) -> dict:
-    """The stored alerts of the evaluated windows (all, when None), by (client, window start)."""
+    """The stored alerts of the evaluated windows (all, when None), by (client,
+    window start): one range query per span of window starts."""
     query = select(alerts.c.id, alerts.c.client_ip, alerts.c.window_start, alerts.c.hits, alerts.c.severity,
                    alerts.c.distinct_paths).where(alerts.c.rule == rule, alerts.c.source == source)  # fmt: skip
     if evaluated is None:
         return {(r.client_ip, utc_datetime(r.window_start)): r for r in conn.execute(query)}
     found = {}
-    keys = sorted(evaluated)
-    for start in range(0, len(keys), CLIENTS_PER_QUERY):
-        chunk = keys[start : start + CLIENTS_PER_QUERY]
-        windows = [w for _, w in chunk]
-        rows = conn.execute(query.where(alerts.c.client_ip.in_({c for c, _ in chunk}),
-                                        alerts.c.window_start.between(min(windows), max(windows))))
-        for r in rows:
+    starts = sorted({w for _, w in evaluated})
+    spans: list[list[datetime]] = []
+    for start in starts:
+        if spans and (start - spans[-1][1]).total_seconds() <= 3 * 3600:
+            spans[-1][1] = start
+        else:
+            spans.append([start, start])
+    for first, last in spans:
+        for r in conn.execute(query.where(alerts.c.window_start.between(first, last))):
             key = (r.client_ip, utc_datetime(r.window_start))
             if key in evaluated:
                 found[key] = r
