@@ -63,10 +63,10 @@ def wait_for_http(url: str, process: subprocess.Popen, seconds: float, log: Path
     raise RuntimeError(f"{url} did not answer in {seconds}s:\n{log.read_text()[-3000:]}")
 
 
-def start_process(args: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+def start_process(args: list[str], log: Path, env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
     handle = log.open("wb")
     return subprocess.Popen(
-        args, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        args, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd
     )
 
 

@@ -158,3 +158,53 @@ def test_netsift_serve_creates_scheduled_runs_and_runs_one_when_due(scheduling_s
         served.wait(timeout=30)
     assert run.state.is_completed()
     assert "Traceback" not in (tmp_path / "serve.log").read_text(errors="replace")
+
+
+def test_serve_after_deploy_runs_deployments_and_detection_follows_each_ingest(scheduling_server, pg, tmp_path):
+    """`prefect deploy --all`, then `netsift serve` over the same deployment
+    names: a run of the backfill deployment completes under `serve` (no
+    "storage at None" crash), and a detect run follows it by itself."""
+    from tests.cloudfront_lines import line, log_text
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "E9SRV.2024-03-01-12.a").write_text(log_text(*(
+        line(c_ip="203.0.113.77", time=f"12:00:0{i}", cs_uri_stem=path, sc_status="404")
+        for i, path in enumerate(["/wp-login.php", "/xmlrpc.php", "/wp-includes/wlwmanifest.xml"]))))  # fmt: skip
+    env = {**os.environ, **scheduling_server, "NETSIFT_HOME": str(ROOT), "NETSIFT_DATABASE_URL": pg,
+           "NETSIFT_CLOUDFRONT_SOURCE": str(logs), "NETSIFT_PCAP_SOURCE": str(tmp_path / "none")}  # fmt: skip
+    cli("work-pool", "create", "netsift-process", "--type", "process", "--overwrite", env=env)
+    cli("deploy", "--all", env=env)
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    served = start_process([str(BIN / "netsift"), "serve"], tmp_path / "serve.log", env=env, cwd=elsewhere)
+    try:
+        with client_for(scheduling_server["PREFECT_API_URL"]) as client:
+            def served_backfill():
+                try:
+                    found = client.read_deployment_by_name("cloudfront-ingest/backfill")
+                except Exception:
+                    return None
+                return found if found.entrypoint.startswith("netsift.flows.") else None
+
+            backfill = wait_until("serve to take over the deployments", 60, served_backfill)
+            ingest = client.create_flow_run_from_deployment(backfill.id)
+            done = wait_until("the backfill run to finish under serve", 120,
+                              lambda: (r := client.read_flow_run(ingest.id)).state.is_final() and r)  # fmt: skip
+            assert done.state.is_completed(), (done.state.message, (tmp_path / "serve.log").read_text()[-3000:])
+            detect = client.read_deployment_by_name("detect/every-15-minutes")
+            followed = wait_until("a detect run triggered by the completed ingest", 120, lambda: next(
+                (r for r in runs_of(client, detect.id) if not r.auto_scheduled and r.state.is_completed()), None))  # fmt: skip
+    finally:
+        served.send_signal(signal.SIGINT)
+        served.wait(timeout=30)
+    assert followed.state.is_completed()
+    from sqlalchemy import text
+
+    from netsift.db import engine_for
+
+    with engine_for(pg).connect() as conn:
+        assert conn.execute(text("SELECT client_ip FROM alerts WHERE rule = 'wordpress-probe'")).scalars().all() == [
+            "203.0.113.77"]
+    log = (tmp_path / "serve.log").read_text(errors="replace")
+    assert "Traceback" not in log and "storage at None" not in log
