@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_DATA := tests/data/cloudfront/samples
+DEMO_DATA := tests/data/cloudfront/samples tests/data/cloudfront/demo
 DEMO_CAPTURES := tests/data/pcap
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
@@ -37,10 +37,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/netsift cloudfront $(DEMO_DATA)
+	for source in $(DEMO_DATA); do $(BIN)/netsift cloudfront $$source || exit 1; done
 	$(BIN)/netsift pcap $(DEMO_CAPTURES)
 	$(BIN)/netsift alerts
-	$(BIN)/netsift report
+	$(BIN)/netsift findings
 	@echo "Next: make browse, then open http://127.0.0.1:8050/ (the analyst console)"
 
 browse: setup

@@ -52,12 +52,21 @@ def request_line(rng: random.Random, when: datetime) -> str:
         status = rng.choice((404, 403, 404, 200))
     agent = rng.choice(USER_AGENTS)
     ip = f"{rng.choice((52, 66, 93, 185, 203))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    return "\t".join(request_fields(rng, when, path=path, status=status, agent=agent, ip=ip, result=result)) + "\n"
+
+
+def request_fields(rng: random.Random, when: datetime, path: str, status: int, agent: str, ip: str,
+                   result: str | None = None) -> list[str]:  # fmt: skip
+    """The 33 fields of one request, encoded as CloudFront writes them; the
+    fields not given are drawn from `rng`."""
+    if result is None:
+        result = "Hit" if status in (200, 304) else ("Error" if status >= 500 or status == 403 else "Miss")
     request_id = base64.b64encode(rng.randbytes(42)).decode().replace("+", "-").replace("/", "_")
     sc_bytes = rng.randrange(200, 90_000)
     query = rng.choice(("-", "-", "-", "page=2", "utm_source=news&utm_medium=email", "q=a%2Bb"))
     referer = rng.choice(("-", "-", "https://www.google.com/", "https://example.com/blog/"))
     ctype = rng.choice(TYPES)
-    values = [
+    return [
         when.strftime("%Y-%m-%d"), when.strftime("%H:%M:%S"), rng.choice(EDGES), str(sc_bytes),
         ip, rng.choice(("GET", "GET", "GET", "HEAD", "POST")), "d111111abcdef8.cloudfront.net",
         quote(path), str(status), quote(referer, safe=":/") if referer != "-" else "-",
@@ -68,7 +77,6 @@ def request_line(rng: random.Random, when: datetime) -> str:
         "-", "-", str(rng.randrange(1024, 65535)), f"{rng.random() * 0.5:.3f}", result, ctype,
         str(sc_bytes - 180), "-", "-",
     ]  # fmt: skip
-    return "\t".join(values) + "\n"
 
 
 def write_objects(folder: Path, requests: int, objects: int, seed: int = 1) -> list[Path]:

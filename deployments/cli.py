@@ -274,6 +274,53 @@ def report(database_url: Optional[str] = DatabaseUrl) -> None:
         console.print(table, markup=False)
 
 
+@app.command()
+def prune(
+    older_than: str = typer.Option(..., "--older-than", help="Age in days or hours, e.g. 90d or 36h"),
+    database_url: Optional[str] = DatabaseUrl,
+    as_json: bool = typer.Option(False, "--json", help="Print rows removed per table as JSON"),
+) -> None:
+    """Remove requests, capture rows, rejected lines and alerts older than an age; the ledger stays."""
+    from netsift.flows.prune import prune_flow
+    from netsift.retention import cutoff_of
+
+    try:
+        cutoff_of(older_than)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--older-than") from None
+    use_database(database_url)
+    state = prune_flow(older_than=older_than, return_state=True)
+    removed = state.result(raise_on_failure=False)
+    if not isinstance(removed, dict):
+        console.print(f"prune failed: {removed}", markup=False)
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(removed))
+    else:
+        console.print(", ".join(f"{table}: {count:,}" for table, count in removed.items()), markup=False)
+    raise typer.Exit(0)
+
+
+@app.command()
+def findings(database_url: Optional[str] = DatabaseUrl) -> None:
+    """What we found: alerts, the top probing clients, bot share, executables carried over HTTP."""
+    from netsift.analyst.findings import findings as what_we_found
+    from netsift.db import engine_for, upgrade
+
+    url = use_database(database_url)
+    upgrade(url)
+    console.print("What we found", style="bold")
+    for title, columns, rows in what_we_found(engine_for(url)):
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        if not rows:
+            table.add_row(*(["none"] + [""] * (len(columns) - 1)))
+        console.print(table, markup=False)
+
+
 def main() -> None:
     app()
 

@@ -22,6 +22,7 @@ from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 from netsift.flows.cloudfront_ingest import cloudfront_ingest
 from netsift.flows.detect import detect_flow
 from netsift.flows.pcap_ingest import pcap_ingest
+from netsift.flows.prune import prune_flow
 from netsift.settings import Settings
 
 INGEST_FLOWS = ["cloudfront-ingest", "pcap-ingest"]
@@ -68,6 +69,13 @@ def deployments(source: str, pcap_source: str | None = None, settings: Settings 
             cron=settings.cloudfront_cron,
             parameters={"source": source, "lookback_hours": 26},
             description="CloudFront logs every hour, 26 hours back (late deliveries).",
+            **by_module,
+        ),
+        prune_flow.to_deployment(
+            name="daily",
+            cron=settings.prune_cron,
+            parameters={"older_than": settings.retention},
+            description="Retention: rows older than the retention age go; the ledger stays.",
             **by_module,
         ),
         cloudfront_ingest.to_deployment(

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     detect_cron: str = Field(
         "*/15 * * * *", description="`netsift serve`: when detection runs (cron, UTC)."
     )
+    prune_cron: str = Field(
+        "30 3 * * *", description="`netsift serve`: when rows past the retention age are removed (cron, UTC)."
+    )
+    retention: str = Field(
+        "90d", description="`netsift serve`'s daily prune: rows older than this go (days or hours: 90d, 36h)."
+    )
     raw_line_max_chars: int = Field(
         2_000, gt=0, description="How much of a rejected line is kept for the operator."
     )

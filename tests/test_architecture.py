@@ -51,9 +51,9 @@ def imports_of(path: Path) -> set[str]:
 
 
 def layer_of(module: str) -> tuple[str, int] | None:
-    for rank, layer in enumerate(LIBRARY_LAYERS):
-        for package in sorted(layer, key=len, reverse=True):
-            if package != "netsift" and (module == package or module.startswith(package + ".")):
+    for rank, layer in enumerate(LIBRARY_LAYERS[1:], 1):
+        for package in layer:
+            if module == package or module.startswith(package + "."):
                 return package, rank
     if module.split(".")[0] == "netsift" and not any(module.startswith(o) for o in ORCHESTRATION):
         return "netsift", 0

@@ -88,7 +88,7 @@ def test_deployed_schedules_create_runs_and_a_worker_runs_one_when_due(schedulin
            "NETSIFT_CLOUDFRONT_SOURCE": str(tmp_path), "NETSIFT_PCAP_SOURCE": str(tmp_path)}  # fmt: skip
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     scheduled = [d for d in config["deployments"] if d.get("schedules")]
-    assert len(scheduled) == 3
+    assert len(scheduled) == 4
     # prefect.yaml as shipped, plus one deployment whose schedule falls due within the test.
     detect = next(d for d in config["deployments"] if d["entrypoint"].startswith("flows/detect.py"))
     config["deployments"].append({**detect, "name": "due-soon", "triggers": [],
@@ -101,7 +101,7 @@ def test_deployed_schedules_create_runs_and_a_worker_runs_one_when_due(schedulin
     cli("deploy", "--all", "--prefect-file", str(project_file), env=env)
 
     flow_of = {"flows/cloudfront_ingest.py": "cloudfront-ingest", "flows/pcap_ingest.py": "pcap-ingest",
-               "flows/detect.py": "detect"}  # fmt: skip
+               "flows/detect.py": "detect", "flows/prune.py": "prune"}  # fmt: skip
     with client_for(scheduling_server["PREFECT_API_URL"]) as client:
         for deployment in scheduled:
             flow_name = flow_of[deployment["entrypoint"].split(":")[0]]
@@ -136,7 +136,8 @@ def test_netsift_serve_creates_scheduled_runs_and_runs_one_when_due(scheduling_s
                             "--pcap-source", str(tmp_path)], tmp_path / "serve.log", env=env)  # fmt: skip
     try:
         with client_for(scheduling_server["PREFECT_API_URL"]) as client:
-            names = {"cloudfront-ingest/hourly", "pcap-ingest/every-5-minutes", "detect/every-15-minutes"}
+            names = {"cloudfront-ingest/hourly", "pcap-ingest/every-5-minutes", "detect/every-15-minutes",
+                     "prune/daily"}
 
             def deployments_with_upcoming_runs():
                 found = set()
