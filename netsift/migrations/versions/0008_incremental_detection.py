@@ -38,9 +38,10 @@ def upgrade() -> None:
         sa.Column("detected_at", Timestamp, nullable=False),
     )
     op.create_index("ix_source_objects_loaded_at", "source_objects", ["loaded_at"])
-    with op.batch_alter_table("alerts") as batch:
-        batch.add_column(sa.Column("notified_at", Timestamp,
-                                   comment="when its event was emitted; NULL: not yet (the outbox)"))
+    # A plain ADD COLUMN, not a batch copy of the table: on SQLite a batch
+    # copy breaks the views that read alerts.
+    op.add_column("alerts", sa.Column("notified_at", Timestamp,
+                                      comment="when its event was emitted; NULL: not yet (the outbox)"))
     op.execute("UPDATE alerts SET notified_at = created_at")
     op.create_index("ix_alerts_unnotified", "alerts", ["id"], postgresql_where=sa.text("notified_at IS NULL"),
                     sqlite_where=sa.text("notified_at IS NULL"))
@@ -48,7 +49,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_alerts_unnotified", "alerts")
-    with op.batch_alter_table("alerts") as batch:
-        batch.drop_column("notified_at")
+    op.execute("ALTER TABLE alerts DROP COLUMN notified_at")  # SQLite has DROP COLUMN since 3.35
     op.drop_index("ix_source_objects_loaded_at", "source_objects")
     op.drop_table("detected_objects")
