@@ -125,3 +125,15 @@ def test_the_reader_hashes_the_decompressed_bytes_as_it_reads(tmp_path):
         lines = list(text_lines(io.BytesIO(body), max_line_bytes=200, max_total_bytes=10**6, digest=digest))
         assert isinstance(lines[-2], TooLongLine)  # skipped bytes are hashed all the same
         assert digest.hexdigest() == hashlib.sha256(plain).hexdigest()
+
+
+def test_a_duplicate_loads_when_its_twin_changes_so_the_content_is_not_lost(db, tmp_path):
+    content = log_text(line(cs_uri_stem="/shared"))
+    (tmp_path / "a.log").write_text(content)
+    (tmp_path / "b.log").write_text(content)
+    assert [r.status for r in load_all(db, tmp_path).values()] == ["loaded", "skipped"]
+    (tmp_path / "a.log").write_text(log_text(line(cs_uri_stem="/a-now")))
+    results = load_all(db, tmp_path)
+    assert [(r.status, r.rows_loaded) for r in results.values()] == [("loaded", 1), ("loaded", 1)]
+    assert rows(db, "SELECT cs_uri_stem FROM cloudfront_requests ORDER BY 1") == [("/a-now",), ("/shared",)]
+    assert [r.status for r in load_all(db, tmp_path).values()] == ["skipped", "skipped"]

@@ -30,6 +30,7 @@ class LedgerEntry:
     status: str
     etag: str | None
     rows_loaded: int
+    content_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def claim(conn: Connection, uri: str, kind: str, parser_version: str) -> LedgerE
         source_objects.c.status,
         source_objects.c.etag,
         source_objects.c.rows_loaded,
+        source_objects.c.content_sha256,
     ).where(source_objects.c.uri == uri)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -114,6 +116,18 @@ def claim_content(conn: Connection, object_id: int, sha256: str) -> str | None:
     return twin
 
 
+def _twin_gone(conn: Connection, entry: LedgerEntry) -> bool:
+    """A CloudFront duplicate whose content no loaded object holds any more
+    (its twin changed since): it loads again rather than be lost."""
+    if entry.status != DUPLICATE or entry.content_sha256 is None:
+        return False
+    holder = select(source_objects.c.id).where(
+        source_objects.c.content_sha256 == entry.content_sha256,
+        source_objects.c.status.in_((LOADED, PARTIAL)),
+    )
+    return conn.execute(holder.limit(1)).first() is None
+
+
 def load_once(
     engine: Engine,
     obj: SourceObject,
@@ -138,7 +152,7 @@ def load_once(
     try:
         with engine.begin() as conn:
             entry = claim(conn, uri, kind, parser_version)
-            if entry.status in DONE and entry.etag == etag:
+            if entry.status in DONE and entry.etag == etag and not _twin_gone(conn, entry):
                 return ObjectResult(uri, SKIPPED, entry.rows_loaded)
             # A changed object replaces its old rows, in this same transaction.
             for table in (*tables, rejected_records):
