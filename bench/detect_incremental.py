@@ -97,6 +97,8 @@ def generate(url: str, requests: int, objects: int, start: str, days: float, see
             ) shaped
         """), {"first": first, "objects": objects, "start": start, "days": days, "requests": requests,
                "first_line": first_line})  # fmt: skip
+        for _, definition in indexes:
+            conn.execute(text(definition))
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()

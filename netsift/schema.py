@@ -55,6 +55,16 @@ source_objects = Table(
     Column("first_seen_at", Timestamp, nullable=False),
     Column("loaded_at", Timestamp),
     Column("updated_at", Timestamp, nullable=False),
+    Column("content_sha256", Text, comment="sha256 of the decompressed bytes"),
+    # A content loads once, whatever the object's name or compression: a copy
+    # under another name is recorded `duplicate` (netsift/ingest/ledger.py).
+    Index(
+        "ix_source_objects_content_sha256",
+        "content_sha256",
+        unique=True,
+        postgresql_where=text("status IN ('loaded', 'partial')"),
+        sqlite_where=text("status IN ('loaded', 'partial')"),
+    ),
     Index("ix_source_objects_loaded_at", "loaded_at"),
 )
 

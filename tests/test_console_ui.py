@@ -73,7 +73,8 @@ def loaded(tmp_path_factory):
     with fresh_pg_database("netsift_console") as url:
         engine, settings = engine_for(url), Settings(database_url=url)
         for obj in list_local(logs, Window.of()):
-            assert load_object(engine, obj, settings).status == "loaded", obj.uri
+            result = load_object(engine, obj, settings)  # the mapbox .gz is its plain twin
+            assert result.status == "loaded" or result.error.startswith("same content as"), obj.uri
         for obj in list_local(captures, Window.of()):
             assert load_capture(engine, obj, settings).status == "loaded", obj.uri
         detect(engine, load_rules())

@@ -46,13 +46,13 @@ def test_failed_object_fails_the_run_and_shows_escaped_in_the_ui(prefect_server,
     assert state.is_failed()
     assert "2 of 7 objects failed" in state.message
     summary = state.result(raise_on_failure=False)
-    assert (summary["loaded"], summary["failed"], summary["rows_loaded"]) == (5, 2, 121)
+    assert (summary["loaded"], summary["failed"], summary["rows_loaded"]) == (4, 2, 112)  # mapbox plain and .gz: one content
 
     artifacts, run = artifacts_of(state.state_details.flow_run_id)
     assert run.name.startswith(f"cloudfront {tmp_path / 'logs'} …..… all distributions")
     table = artifacts["cloudfront-ingest-objects"]
     cells = json.loads(table.data) if isinstance(table.data, str) else table.data
-    assert [c["status"] for c in cells] == ["failed", "failed"] + ["loaded"] * 5
+    assert [c["status"] for c in cells] == ["failed", "failed"] + ["loaded"] * 4 + ["skipped"]
     by_reason = {("gzip" in c["error"]): c for c in cells[:2]}
     assert "%3Cimg" in by_reason[True]["object"]  # file URIs arrive percent-encoded
     hostile_error = by_reason[False]["error"]
@@ -61,7 +61,7 @@ def test_failed_object_fails_the_run_and_shows_escaped_in_the_ui(prefect_server,
         for value in map(str, cell.values()):
             assert "<img" not in value and "](javascript" not in value
     assert artifacts["progress"].data == 100.0
-    assert "rows loaded \\| 121" in artifacts["cloudfront-ingest-summary"].data or "| rows loaded | 121 |" in artifacts["cloudfront-ingest-summary"].data
+    assert "rows loaded \\| 112" in artifacts["cloudfront-ingest-summary"].data or "| rows loaded | 112 |" in artifacts["cloudfront-ingest-summary"].data
 
     with engine_for(pg).connect() as conn:
         errors = conn.execute(
@@ -78,7 +78,7 @@ def test_rerun_skips_everything_and_completes(prefect_server, pg):
     assert first.is_completed() and second.is_completed()
     assert second.result()["skipped"] == 5 and second.result()["rows_loaded"] == 0
     with engine_for(pg).connect() as conn:
-        assert conn.execute(text("SELECT COUNT(*) FROM cloudfront_requests")).scalar() == 121
+        assert conn.execute(text("SELECT COUNT(*) FROM cloudfront_requests")).scalar() == 112
 
 
 def test_flow_reads_s3_narrowed_by_distribution_and_dates(prefect_server, pg, s3):

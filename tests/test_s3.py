@@ -62,10 +62,12 @@ def test_distribution_and_dates_narrow_the_listing_by_prefix(s3):
 
 
 def test_gzip_and_plain_objects_load_from_s3_whatever_their_names(s3, pg):
-    content = log_text(line(cs_uri_stem="/from-s3")).encode()
-    s3.put_object(Bucket=s3.bucket, Key="cf/E1.2024-03-01-00.a.gz", Body=gzip.compress(content))
-    s3.put_object(Bucket=s3.bucket, Key="cf/E1.2024-03-01-00.b.gz", Body=content)  # plain, .gz name
-    s3.put_object(Bucket=s3.bucket, Key="cf/E1.2024-03-01-00.c", Body=gzip.compress(content))
+    def content(request_id: str) -> bytes:  # distinct: the same content would load once
+        return log_text(line(cs_uri_stem="/from-s3", x_edge_request_id=request_id)).encode()
+
+    s3.put_object(Bucket=s3.bucket, Key="cf/E1.2024-03-01-00.a.gz", Body=gzip.compress(content("a")))
+    s3.put_object(Bucket=s3.bucket, Key="cf/E1.2024-03-01-00.b.gz", Body=content("b"))  # plain, .gz name
+    s3.put_object(Bucket=s3.bucket, Key="cf/E1.2024-03-01-00.c", Body=gzip.compress(content("c")))
     client, settings = s3_client(), Settings(database_url=pg)
     objects = list(list_s3(client, f"s3://{s3.bucket}/cf/", Window.of()))
     results = [load_object(engine_for(pg), o, settings, client) for o in objects]

@@ -7,6 +7,8 @@ where it stopped and a rerun never duplicates.
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import Connection, Engine
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejected_records
@@ -37,12 +39,15 @@ def load_object(
             distribution_id=obj.distribution_id,
             raw_line_max_chars=settings.raw_line_max_chars,
         )
+        content = hashlib.sha256()
+        rows = conn.begin_nested()  # undone without a DELETE if the content is a copy
         body = open_body(obj, s3_client)
         try:
             lines = text_lines(
                 body,
                 max_line_bytes=settings.max_line_bytes,
                 max_total_bytes=settings.max_decompressed_bytes,
+                digest=content,
             )
             copy_rows(
                 conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
@@ -50,6 +55,13 @@ def load_object(
             )  # fmt: skip
         finally:
             body.close()
+        # Decided only now: the hash is complete once every line is read.
+        twin = ledger.claim_content(conn, object_id, content.hexdigest())
+        if twin is not None:
+            rows.rollback()
+            ledger.record(conn, object_id, content_sha256=content.hexdigest(), status=ledger.DUPLICATE)
+            return ObjectResult(obj.uri, ledger.SKIPPED, error=f"same content as {twin}")
+        rows.commit()
         insert_dicts(
             conn,
             rejected_records,

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from netsift.schema import rejected_records, source_objects
@@ -29,6 +30,7 @@ class LedgerEntry:
     status: str
     etag: str | None
     rows_loaded: int
+    content_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def claim(conn: Connection, uri: str, kind: str, parser_version: str) -> LedgerE
         source_objects.c.status,
         source_objects.c.etag,
         source_objects.c.rows_loaded,
+        source_objects.c.content_sha256,
     ).where(source_objects.c.uri == uri)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -81,6 +84,48 @@ def claim(conn: Connection, uri: str, kind: str, parser_version: str) -> LedgerE
 def record(conn: Connection, object_id: int, **values) -> None:
     values.setdefault("updated_at", now())
     conn.execute(update(source_objects).where(source_objects.c.id == object_id).values(**values))
+
+
+def claim_content(conn: Connection, object_id: int, sha256: str) -> str | None:
+    """Mark this object as the one that loads `sha256`'s content; None if it
+    is, else the URI of the object that already loaded that content (the
+    caller then records the object `duplicate` and writes none of its rows).
+
+    Called at commit time, once the content is read and hashed. The unique
+    index over loaded objects' hashes decides: a twin committed earlier
+    fails the update at once; a twin loading concurrently makes PostgreSQL
+    wait until it commits (then fail) or rolls back (then succeed). SQLite
+    runs one writer at a time (BEGIN IMMEDIATE), so it never races. The
+    update sits in a savepoint, so a refusal leaves the transaction usable.
+    """
+    try:
+        with conn.begin_nested():
+            record(conn, object_id, content_sha256=sha256, status=LOADED)
+        return None
+    except IntegrityError:
+        pass
+    twin = conn.execute(
+        select(source_objects.c.uri).where(
+            source_objects.c.content_sha256 == sha256,
+            source_objects.c.status.in_((LOADED, PARTIAL)),
+            source_objects.c.id != object_id,
+        )
+    ).scalar()
+    if twin is None:  # the twin was changed or deleted meanwhile: retry the object
+        raise RuntimeError(f"content {sha256} was claimed and released concurrently")
+    return twin
+
+
+def _twin_gone(conn: Connection, entry: LedgerEntry) -> bool:
+    """A CloudFront duplicate whose content no loaded object holds any more
+    (its twin changed since): it loads again rather than be lost."""
+    if entry.status != DUPLICATE or entry.content_sha256 is None:
+        return False
+    holder = select(source_objects.c.id).where(
+        source_objects.c.content_sha256 == entry.content_sha256,
+        source_objects.c.status.in_((LOADED, PARTIAL)),
+    )
+    return conn.execute(holder.limit(1)).first() is None
 
 
 def load_once(
@@ -107,7 +152,7 @@ def load_once(
     try:
         with engine.begin() as conn:
             entry = claim(conn, uri, kind, parser_version)
-            if entry.status in DONE and entry.etag == etag:
+            if entry.status in DONE and entry.etag == etag and not _twin_gone(conn, entry):
                 return ObjectResult(uri, SKIPPED, entry.rows_loaded)
             # A changed object replaces its old rows, in this same transaction.
             for table in (*tables, rejected_records):

@@ -74,22 +74,34 @@ def decompressed(stream: io.BufferedReader) -> BinaryIO:
     return stream
 
 
+class _NoDigest:
+    def update(self, data: bytes) -> None:
+        pass
+
+
 def text_lines(
-    body, *, max_line_bytes: int, max_total_bytes: int
+    body, *, max_line_bytes: int, max_total_bytes: int, digest=None
 ) -> Iterator[str]:
     """Decoded lines of an object, gzip or plain.
 
     Over-long lines come out as `TooLongLine` holding their start; the rest
     of such a line is skipped without being held in memory. Going over
     `max_total_bytes` decompressed raises UnreadableObject.
+
+    `digest` (a hashlib object) is fed every decompressed byte as it is read,
+    so an object's content hash costs no second pass: once the lines are
+    consumed, it identifies the content whatever the object's name or
+    compression.
     """
     source = decompressed(buffered(body))
+    update = (digest or _NoDigest()).update
     total = 0
     try:
         while True:
             chunk = source.readline(max_line_bytes + 1)
             if not chunk:
                 return
+            update(chunk)
             total += len(chunk)
             if total > max_total_bytes:
                 raise UnreadableObject(
@@ -100,6 +112,7 @@ def text_lines(
                 head = chunk.decode("utf-8", "backslashreplace")
                 while chunk and not chunk.endswith(b"\n"):
                     chunk = source.readline(max_line_bytes + 1)
+                    update(chunk)
                     total += len(chunk)
                     if total > max_total_bytes:
                         raise UnreadableObject(
