@@ -49,7 +49,7 @@ def text_form(column, dialect: str) -> ColumnElement:
             return func.array_to_string(column, ", ")
         each = func.json_each(column).table_valued("value")
         return select(func.group_concat(each.c.value, ", ")).scalar_subquery()
-    if kind in ("text",):
+    if kind == "text" and isinstance(column.type, String):
         return column
     return cast(column, String)
 
@@ -246,7 +246,11 @@ def order_clauses(view: Browsable, sort_model: list | None) -> list:
         used.add(column.name)
         clauses.append(_ordered(column, item["sort"]))
     time_column = view.time_column
-    if not clauses and time_column:
+    if not clauses and view.default_sort:
+        for name, direction in view.default_sort:
+            used.add(name)
+            clauses.append(_ordered(view.table.c[name], direction))
+    elif not clauses and time_column:
         clauses.append(_ordered(view.table.c[time_column], "desc"))
         used.add(time_column)
     clauses.extend(view.table.c[k].asc() for k in view.order_key if k not in used)
