@@ -32,6 +32,9 @@ from netsift.console.tables import Browsable, UnknownColumn, kind_of
 # Anything larger is not a query an analyst meant; it bounds the server's work.
 MAX_CONDITIONS = 32
 MAX_VALUE_CHARS = 2_000
+# A number beyond a BIGINT matches nothing a table holds; PostgreSQL would
+# refuse the parameter ("bigint out of range") rather than compare it.
+MAX_NUMBER = 2**63 - 1
 
 
 class FilterError(ValueError):
@@ -115,6 +118,8 @@ def _number(value) -> float:
         raise FilterError(f"{str(value)[:40]!r} is not a number") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise FilterError("a number filter needs a finite number")
+    if abs(number) > MAX_NUMBER:
+        raise FilterError(f"a number filter is limited to ±{MAX_NUMBER:,}")
     return int(number) if number.is_integer() else number
 
 
@@ -163,10 +168,17 @@ def _typed_number_condition(column, condition: dict, dialect: str) -> ColumnElem
 def _moment(value) -> datetime:
     """AG Grid sends `YYYY-MM-DD HH:MM:SS`; times are UTC, like the tables."""
     try:
-        moment = datetime.fromisoformat(str(value))
+        moment = datetime.fromisoformat(str(value)[:MAX_VALUE_CHARS])
     except ValueError:
         raise FilterError(f"{str(value)[:40]!r} is not a date") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    # A day's end must exist (9999-12-31 has none), and UTC must reach it.
+    if not FIRST_DAY <= moment.replace(tzinfo=None) < LAST_DAY:
+        raise FilterError(f"dates run from {FIRST_DAY:%Y-%m-%d} to {LAST_DAY - timedelta(days=1):%Y-%m-%d}")
+    return moment
+
+
+FIRST_DAY, LAST_DAY = datetime(1, 1, 2), datetime(9999, 12, 31)
 
 
 def _date_condition(column, condition: dict) -> ColumnElement:
@@ -234,6 +246,10 @@ def order_clauses(view: Browsable, sort_model: list | None) -> list:
     """The analyst's sort, then the default (newest first), then the table's
     key, so that every page boundary falls in the same place twice."""
     clauses, used = [], set()
+    if sort_model is not None and not isinstance(sort_model, list):
+        raise FilterError("the sort is malformed: a list of {colId, sort}")
+    if len(sort_model or []) > MAX_CONDITIONS:
+        raise FilterError(f"a sort has at most {MAX_CONDITIONS} columns")
     for item in sort_model or []:
         if not isinstance(item, dict) or item.get("sort") not in ("asc", "desc"):
             raise FilterError("the sort is malformed")
@@ -265,14 +281,29 @@ def _ordered(column, direction: str):
     return ordered.nulls_last() if column.nullable else ordered
 
 
+def chosen_columns(view: Browsable, columns) -> list:
+    """The named columns, each once, in the order asked; all when none is named."""
+    if not columns:
+        return list(view.table.c)
+    if not isinstance(columns, (list, tuple)) or len(columns) > 4 * len(view.table.c):
+        raise FilterError(f"{view.name} has {len(view.table.c)} columns; name each at most once")
+    try:
+        return [view.column(c) for c in dict.fromkeys(columns)]
+    except UnknownColumn as error:
+        raise FilterError(str(error)) from None
+
+
 def filtered(view: Browsable, filter_model, dialect: str, columns=None) -> Select:
-    chosen = [view.column(c) for c in columns] if columns else list(view.table.c)
+    chosen = chosen_columns(view, columns)
     return select(*chosen).where(where_clause(view, filter_model, dialect))
 
 
 def page_query(view: Browsable, filter_model, sort_model, start: int, end: int, dialect: str) -> Select:
     """One page (rows `start` to `end`, end excluded) of the filtered, sorted view."""
-    start, end = int(start), int(end)
+    try:
+        start, end = int(start), int(end)
+    except (TypeError, ValueError, OverflowError):
+        raise FilterError("a page is 1 to 1,000 rows") from None
     if start < 0 or end <= start or end - start > 1_000:
         raise FilterError("a page is 1 to 1,000 rows")
     query = filtered(view, filter_model, dialect).order_by(*order_clauses(view, sort_model))
