@@ -132,7 +132,7 @@ def test_binding_rules():
         check_binding("0.0.0.0", None)
     with pytest.raises(AccessError, match="at least 16"):
         check_binding("0.0.0.0", "short")
-    check_binding("0.0.0.0", "a-long-enough-token")
+    check_binding("0.0.0.0", "correct-horse-battery-staple")
 
 
 def test_console_queries_stop_at_the_timeout_on_postgresql(pg):
