@@ -24,7 +24,8 @@ from netsift.console import charts
 from netsift.console.access import guard
 from netsift.console.cells import csv_chunks, grid_value
 from netsift.escape import visible_text
-from netsift.console.grid_query import FilterError, count_query, filtered, order_clauses, page_query
+from netsift.console.grid_query import (FilterError, count_query, filtered, order_clauses, page_query,
+                                        valid_unicode)
 from netsift.console.tables import BROWSABLE, UnknownColumn, browsable, kind_of
 from netsift.db import normalized_url
 from netsift.settings import redacted
@@ -177,10 +178,10 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         filter_model, tab = {}, no_update
         if isinstance(trigger, dict) and trigger.get("type") == "chart":
             target = charts.clicked_link(ctx.triggered[0]["value"])
-            if target is None or target.get("table") not in BROWSABLE:
+            if target is None or not _known(target.get("table")) or not _valid(target):
                 return (no_update,) * 5
             table, filter_model, tab = target["table"], target["filter"], "tables"
-        if table not in BROWSABLE:
+        if not _known(table):
             table = DEFAULT_TABLE
         return table, grid(table, filter_model), tab, browsable(table).display_order, []
 
@@ -204,6 +205,7 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         try:
             view = browsable(trigger.get("table"))
             start, end = req.get("startRow", 0), req.get("endRow", PAGE_ROWS)
+            valid_unicode(req.get("filterModel"), req.get("sortModel"))
             query = page_query(view, req.get("filterModel"), req.get("sortModel"), start, end, dialect)
             with engine.connect() as conn:
                 result = conn.execute(query)
@@ -231,8 +233,8 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         prevent_initial_call=True,
     )
     def hide_columns(hidden, table, grids):
-        hidden = set(hidden or [])
-        every = browsable(table).display_order if table in BROWSABLE else []
+        hidden = {h for h in hidden or [] if isinstance(h, str)}
+        every = browsable(table).display_order if _known(table) else []
         return [[{"colId": name, "hide": name in hidden} for name in every] for _ in grids]
 
     @app.callback(
@@ -241,12 +243,14 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         Input("hidden", "value"),
     )
     def export_link(current, hidden):
-        if not isinstance(current, dict) or current.get("table") not in BROWSABLE:
+        if not isinstance(current, dict) or not _known(current.get("table")) or not _valid(current):
             return ""
         view = browsable(current["table"])
-        params = {"table": view.name, "filter": json.dumps(current["filter"]), "sort": json.dumps(current["sort"])}
+        params = {"table": view.name, "filter": json.dumps(current.get("filter") or {}),
+                  "sort": json.dumps(current.get("sort") or [])}
         if hidden:
-            params["columns"] = ",".join(name for name in view.display_order if name not in set(hidden))
+            hidden = {h for h in hidden if isinstance(h, str)} if isinstance(hidden, list) else set()
+            params["columns"] = ",".join(name for name in view.display_order if name not in hidden)
         return "/export.csv?" + urlencode(params)
 
     @app.callback(
@@ -255,7 +259,7 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         State({"type": "chart", "name": ALL}, "id"),
     )
     def draw(source_key, ids):
-        source = charts.SOURCES.get(source_key, charts.SOURCES["cloudfront"])
+        source = charts.SOURCES.get(source_key if isinstance(source_key, str) else "", charts.SOURCES["cloudfront"])
         figures = []
         for chart_id in ids:
             name = chart_id["name"]
@@ -291,6 +295,18 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         return Response(stream_with_context(chain([first], chunks)), mimetype="text/csv", headers=headers)
 
     return app
+
+
+def _known(table) -> bool:
+    return isinstance(table, str) and table in BROWSABLE
+
+
+def _valid(model) -> bool:
+    try:
+        valid_unicode(model)
+    except FilterError:
+        return False
+    return True
 
 
 def _reason(error: DBAPIError) -> str:

@@ -9,6 +9,7 @@ rows never comes into memory.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -108,7 +109,24 @@ def _value(value) -> str:
     value = str(value)
     if len(value) > MAX_VALUE_CHARS:
         raise FilterError(f"a filter value is limited to {MAX_VALUE_CHARS} characters")
+    if "\x00" in value:
+        raise FilterError("a filter value cannot hold a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FilterError("a filter value must be valid Unicode (a lone surrogate is not)") from None
     return value
+
+
+def valid_unicode(*models) -> None:
+    """The grid's models come back to the page (the export link): text that
+    cannot be UTF-8 (a lone surrogate, anywhere) is refused up front."""
+    try:
+        json.dumps(models, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise FilterError("the request is not valid Unicode (a lone surrogate)") from None
+    except (TypeError, ValueError, RecursionError):
+        raise FilterError("the request is malformed") from None
 
 
 def _number(value) -> float:
@@ -174,7 +192,7 @@ def _moment(value) -> datetime:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     # A day's end must exist (9999-12-31 has none), and UTC must reach it.
     if not FIRST_DAY <= moment.replace(tzinfo=None) < LAST_DAY:
-        raise FilterError(f"dates run from {FIRST_DAY:%Y-%m-%d} to {LAST_DAY - timedelta(days=1):%Y-%m-%d}")
+        raise FilterError("dates run from 0001-01-02 to 9999-12-30")
     return moment
 
 
