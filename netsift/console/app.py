@@ -47,7 +47,9 @@ body { font-family: system-ui, sans-serif; margin: 0 1rem; }
 header { display: flex; gap: 1rem; align-items: baseline; }
 .toolbar { display: flex; gap: .75rem; align-items: center; margin: .5rem 0; flex-wrap: wrap; }
 .toolbar .table-choice { width: 22rem; } .toolbar .column-choice { min-width: 22rem; flex: 1; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(36rem, 1fr)); gap: .5rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(36rem, 1fr)); gap: .5rem;
+          grid-auto-flow: dense; }
+.charts .wide { grid-column: 1 / -1; }
 .error { color: #b00020; } .muted { color: #666; }
 """
 
@@ -123,7 +125,8 @@ def layout(database: str) -> html.Div:
                     html.Span("Click a bar to see its rows.", className="muted"),
                 ]),
                 html.Div(className="charts", children=[
-                    dcc.Graph(id={"type": "chart", "name": name}, config={"displaylogo": False})
+                    dcc.Graph(id={"type": "chart", "name": name}, config={"displaylogo": False},
+                              className="wide" if name in charts.WIDE_CHARTS else "")
                     for name in chart_ids
                 ]),
             ]),
