@@ -93,3 +93,12 @@ def test_a_client_with_an_alert_is_not_human(traffic):
     requests = netsift.read("cloudfront_requests_classified", database_url=traffic)
     assert dict(zip(requests["c_ip"], requests["is_human"])) == {
         "192.0.2.1": True, "192.0.2.2": True, "198.51.100.9": False}  # fmt: skip
+
+
+def test_the_report_counts_the_masked_scanner_as_a_bot(scanned):
+    from netsift.analyst.report import overview
+    from netsift.db import engine_for
+
+    kinds = next(rows for title, _, rows in overview(engine_for(scanned)) if title.startswith("Requests by kind"))
+    assert {(source, client): requests for source, client, _, requests in kinds} == {
+        ("cloudfront", "human"): 1, ("cloudfront", "undeclared-bot"): 10}  # fmt: skip
