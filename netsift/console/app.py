@@ -225,6 +225,10 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
             response["rowCount"] = int(start) + len(data)
         if n is None:
             return [response], no_update, "", no_update
+        if n <= COUNT_CAP:
+            # The grid learns its total from the first page: a view of exactly
+            # 100 rows, or of thousands, no longer reads "1 to 100 of more".
+            response["rowCount"] = n
         current = {"table": view.name, "filter": req.get("filterModel") or {}, "sort": req.get("sortModel") or []}
         return [response], current, "", f"more than {COUNT_CAP:,} rows" if n > COUNT_CAP else f"{n:,} rows"
 

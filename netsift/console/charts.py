@@ -319,7 +319,6 @@ def probes_by_client(engine: Engine, source: RequestSource, n: int = TOP) -> go.
         lambda r: link(view.name, {source.client: text_is(r.client), "is_probe": text_is("true"),
                                    "probe_category": text_is(r.probe_category)}),
     )  # fmt: skip
-    figure.update_xaxes(title="probe requests")
     height = _stacked_height(bars, len(figure.data))
     return _layout(figure, f"{source.label}: probing clients by probe category", not rows, height)
 
@@ -340,7 +339,6 @@ def bytes_by_host_and_mime(engine: Engine, source: RequestSource, n: int = TOP) 
         figure, rows, lambda r: r.host, lambda r: r.mime, lambda r: r.bytes,
         lambda r: link(view.name, {source.host: text_is(r.host), source.mime: text_is(r.mime or None)}),
     )  # fmt: skip
-    figure.update_xaxes(title="response bytes")
     height = _stacked_height(bars, len(figure.data))
     return _layout(figure, f"{source.label}: response bytes by host and MIME type", not rows, height)
 
