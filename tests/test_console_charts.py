@@ -55,6 +55,11 @@ def bars(figure) -> dict:
     return {trace.name: dict(zip(trace.x, trace.y)) for trace in figure.data}
 
 
+def hbars(figure) -> dict:
+    """Horizontal bars: label -> length, per series."""
+    return {trace.name: dict(zip(trace.y, trace.x)) for trace in figure.data}
+
+
 CF = charts.SOURCES["cloudfront"]
 
 
@@ -82,13 +87,13 @@ def test_top_uris_bot_categories_probes_and_bytes(engine):
     assert bars(charts.bot_categories(engine, CF)) == {None: {"http-library": 4, "search-engine": 1}}
 
     probes = charts.probes_by_client(engine, CF)
-    assert bars(probes) == {"config-leak": {"198.51.100.9": 2}, "wordpress": {"198.51.100.9": 2}}
+    assert hbars(probes) == {"config-leak": {"198.51.100.9": 2}, "wordpress": {"198.51.100.9": 2}}
     for trace in probes.data:
         for link in trace.customdata:
             assert set(clicked_rows(engine, link, "c_ip")) == {"198.51.100.9"}
 
     sizes = charts.bytes_by_host_and_mime(engine, CF)
-    totals = {t.name: sum(t.y) for t in sizes.data}
+    totals = {t.name: sum(t.x) for t in sizes.data}
     assert totals == {"text/html": 500 + 4 * 300 + 100, "(none)": 700}
     none_link = next(t for t in sizes.data if t.name == "(none)").customdata[0]
     assert clicked_rows(engine, none_link, "sc_bytes") == [700]
@@ -99,7 +104,9 @@ def test_alerts_over_time_and_empty_tables(engine, db):
     assert bars(figure) == {"config-leak-probe": {datetime(2024, 3, 1, 10, tzinfo=timezone.utc): 1}}
     assert clicked_rows(engine, figure.data[0].customdata[0], "client_ip") == ["198.51.100.9"]
     empty = charts.requests_over_time(engine, charts.SOURCES["pcap"])
-    assert [a.text for a in empty.layout.annotations] == ["No rows yet"]
+    assert [a.text for a in empty.layout.annotations] == ["no data"]
+    # No made-up axes (-1 to 4, the year 2000) around nothing.
+    assert empty.layout.xaxis.visible is False and empty.layout.yaxis.visible is False and not empty.data
 
 
 def test_labels_are_bounded_escaped_and_distinct():
@@ -132,7 +139,7 @@ def test_binding_rules():
         check_binding("0.0.0.0", None)
     with pytest.raises(AccessError, match="at least 16"):
         check_binding("0.0.0.0", "short")
-    check_binding("0.0.0.0", "a-long-enough-token")
+    check_binding("0.0.0.0", "correct-horse-battery-staple")
 
 
 def test_console_queries_stop_at_the_timeout_on_postgresql(pg):
@@ -149,3 +156,31 @@ def test_the_console_cannot_write(db):
         with pytest.raises(DBAPIError, match="read-only|readonly"):
             conn.execute(text("DELETE FROM alerts"))
     engine.dispose()
+
+
+def test_every_series_has_its_own_colour_and_labels_show_invisible_characters():
+    rows = [(f"host{h}.example", f"type/{m}", 100 * m + h) for h in range(3) for m in range(60)]
+    figure = charts.go.Figure()
+    charts._stacked(figure, rows, lambda r: r[0], lambda r: r[1], lambda r: r[2], lambda r: "{}")
+    colours = [trace.marker.color for trace in figure.data]
+    assert len(colours) == len(charts.PALETTE) and len(set(colours)) == len(colours)
+    assert figure.data[-1].name == f"(other: {60 - len(charts.PALETTE) + 1})"
+    assert figure.data[0].name == "type/59"  # the largest series first
+    assert sum(sum(t.x) for t in figure.data) == sum(r[2] for r in rows)  # nothing lost in the fold
+    assert charts.label("sqlmap/1.7 \u202egnp.exe") == "sqlmap/1.7 &lt;U+202E&gt;gnp.exe"
+    assert charts.label("a\u2028b\u200bc") == "a&lt;U+2028&gt;b&lt;U+200B&gt;c"
+
+
+def test_a_browser_masked_scanner_is_a_bot_in_the_split(db, tmp_path):
+    agent = "Mozilla/5.0%20(compatible)"
+    engine = loaded_and_classified(db, tmp_path, *[
+        line(c_ip="192.0.2.1", time="10:00:00", cs_uri_stem="/", cs_user_agent=FIREFOX),
+        line(c_ip="203.0.113.66", time="10:00:01", cs_uri_stem="/", cs_user_agent=agent),
+        *(line(c_ip="203.0.113.66", time=f"10:01:{i:02d}", cs_uri_stem=p, sc_status="404", cs_user_agent=agent)
+          for i, p in enumerate(["/wp-login.php", "/.env", "/.git/config", "/xmlrpc.php", "/wp-config.php.bak"])),
+    ])  # fmt: skip
+    figure = charts.requests_over_time(engine, CF)
+    ten = datetime(2024, 3, 1, 10, tzinfo=timezone.utc)
+    assert bars(figure) == {"human": {ten: 1}, "bot": {ten: 1}, "probe": {ten: 5}}
+    assert clicked_rows(engine, figure.data[0].customdata[0], "c_ip") == ["192.0.2.1"]
+    assert clicked_rows(engine, figure.data[1].customdata[0], "c_ip") == ["203.0.113.66"]

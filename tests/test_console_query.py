@@ -163,3 +163,26 @@ def test_every_browsable_table_pages_on_both_databases(db):
         sort = [{"colId": any_column, "sort": "desc"}]
         with engine.connect() as conn:
             assert conn.execute(page_query(view, None, sort, 0, 10, engine.dialect.name)).all() == [], name
+
+
+def test_analyst_views_are_console_tables_with_their_real_columns(traffic):
+    from sqlalchemy import inspect
+
+    inspector = inspect(traffic)
+    for name in ("uri_traffic", "human_referrers", "probes_by_client", "bot_share_daily",
+                 "cloudfront_requests_classified", "http_requests_classified"):  # fmt: skip
+        actual = [c["name"] for c in inspector.get_columns(name)]
+        assert sorted(actual) == sorted(browsable(name).table.c.keys()), name
+    # The question's key first, the busiest first.
+    assert browsable("uri_traffic").display_order[:3] == ["uri", "requests", "human_requests"]
+    top = page(traffic, "uri_traffic", columns=("uri", "requests", "human_requests"))
+    assert top[0][1] == max(r[1] for r in top)
+    assert ("/", 1, 1) in top and ("/wp-login.php", 1, 0) in top
+    humans_to_root = page(traffic, "uri_traffic", contains("/", "uri", "equals"), columns=("human_requests",))
+    assert humans_to_root == [1]
+    probes = page(traffic, "probes_by_client", None, None, columns=("client_ip", "probe_category", "requests"))
+    assert {c for c, _, _ in probes} == {"198.51.100.9"}
+    days = page(traffic, "bot_share_daily", contains("2024-03-02", "day", "equals"), columns=("client_kind",))
+    assert days == ["human"]
+    kinds = page(traffic, "bot_share_daily", None, None, columns=("day", "client_kind"))
+    assert [str(d)[:10] for d, _ in kinds][0] == "2024-03-02"  # newest day first

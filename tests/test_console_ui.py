@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -35,6 +37,10 @@ SCANNER = "198.51.100.66"
 HOSTILE_AGENT = '<img src=x onerror="document.title=\'pwned\'">'
 HOSTILE_PATH = '/<a href="javascript:alert(1)">click</a>'
 FORMULA_AGENT = "=HYPERLINK(\"http://evil.example\")"
+# A scanner behind a browser-like user agent: not a bot by its agent, never human.
+MASKED = "203.0.113.66"
+MASKED_AGENT = "Mozilla/5.0 (compatible)"
+SPOOFED_AGENT = "sqlmap/1.7 \u202egnp.exe"
 SCREENSHOTS_TO_DOCS = os.environ.get("NETSIFT_UPDATE_SCREENSHOTS") == "1"
 WAIT_MS = 30_000
 
@@ -57,6 +63,13 @@ def scan_lines() -> list[str]:
         *(line(c_ip="203.0.113.7", time=f"12:02:0{i}", cs_uri_stem=encoded(HOSTILE_PATH), sc_status="404",
                cs_user_agent=encoded(HOSTILE_AGENT)) for i in range(8)),
         line(c_ip="203.0.113.8", time="12:02:01", cs_uri_stem="/robots.txt", cs_user_agent=encoded(FORMULA_AGENT)),
+        line(c_ip=MASKED, time="12:03:00", cs_uri_stem="/", cs_referer="https://scanner.example/",
+             cs_user_agent=encoded(MASKED_AGENT)),
+        *(line(c_ip=MASKED, time=f"12:03:{i + 1:02d}", cs_uri_stem=path, sc_status="404",
+               cs_user_agent=encoded(MASKED_AGENT))
+          for i, path in enumerate(["/.env", "/.git/config", "/phpinfo.php", "/.aws/credentials", "/backup.sql"])),
+        line(c_ip="203.0.113.9", time="12:04:00", cs_uri_stem="/about",
+             cs_user_agent=urllib.parse.quote(SPOOFED_AGENT, safe="/")),
     ]  # fmt: skip
     return rows
 
@@ -221,24 +234,128 @@ def test_every_plot_renders_escapes_labels_and_filters_the_grid_on_click(page, l
     ticks = plots.nth(1).locator(".ytick text").all_text_contents()
     assert any('<a href="javascript:alert(1)">' in t for t in ticks), [t for t in ticks if "click" in t or "href" in t] or ticks[-5:]
     assert page.locator(".js-plotly-plot .ytick a, .js-plotly-plot .xtick a, .js-plotly-plot .legend a").count() == 0
+    for i in range(6):
+        assert_labels_readable(plots.nth(i), titles[i])
     screenshot(page, "console-charts.png", tmp_path)
 
-    # A click on the scanner's bar shows exactly its probes.
-    plots.nth(3).locator(".bars path").first.click(force=True)
+    # A click on a probing client's bar shows exactly its probes, and the
+    # count above the grid is the grid's own.
+    target = json.loads(plots.nth(3).evaluate("gd => gd.data[0].customdata[0]"))["filter"]
+    ip, category = target["c_ip"]["filter"], target["probe_category"]["filter"]
+    plots.nth(3).locator(".trace.bars").first.locator("path").first.click(force=True)
     page.locator('#tabs .tab--selected:has-text("Tables")').wait_for()
-    clicked = sql(loaded, "SELECT c_ip, probe_category, count(*) FROM cloudfront_requests_classified "
-                          "WHERE is_probe GROUP BY 1, 2 ORDER BY 1, 2")  # fmt: skip
-    first = clicked[0]
-    wait_until(lambda: page.locator("#count").inner_text() == f"{first[2]} rows", "rows of the clicked bar")
-    assert set(column_texts(page, "c_ip")) == {first[0]}
-    assert set(column_texts(page, "probe_category")) == {first[1]}
+    expected = sql(loaded, "SELECT count(*) FROM cloudfront_requests_classified WHERE is_probe AND c_ip = :ip "
+                           "AND probe_category = :category", ip=ip, category=category)[0][0]  # fmt: skip
+    wait_until(lambda: page.locator("#count").inner_text() == f"{expected} rows", "the count of the clicked bar")
+    assert_count_agrees_with_grid(page, expected)
+    assert set(column_texts(page, "c_ip")) == {ip} and set(column_texts(page, "probe_category")) == {category}
 
-    # PCAP side: the workbench notebook's bytes by host and MIME type.
+    # The human bar of the split holds no request of the masked scanner.
+    page.get_by_text("Charts", exact=True).click()
+    target = json.loads(plots.nth(0).evaluate("gd => gd.data[0].customdata[0]"))["filter"]
+    assert gd_name(plots.nth(0)) == "human" and set(target) == {"ts", "is_human"}
+    humans = sql(loaded, "SELECT count(*) FROM cloudfront_requests_classified WHERE is_human "
+                         "AND ts >= CAST(:a AS timestamptz) AND ts < CAST(:b AS timestamptz)",
+                 a=target["ts"]["dateFrom"] + "+00", b=target["ts"]["dateTo"] + "+00")[0][0]  # fmt: skip
+    plots.nth(0).locator(".trace.bars").first.locator("path").first.click(force=True)
+    page.locator('#tabs .tab--selected:has-text("Tables")').wait_for()
+    wait_until(lambda: page.locator("#count").inner_text() == f"{humans:,} rows", "the human rows")
+    assert_count_agrees_with_grid(page, humans)
+    assert MASKED not in column_texts(page, "c_ip") and SCANNER not in column_texts(page, "c_ip")
+
+    # PCAP side: the workbench notebook's bytes by host and MIME type, and an empty chart.
     page.get_by_text("Charts", exact=True).click()
     page.get_by_text("PCAP HTTP", exact=True).click()
     wait_until(lambda: "PCAP HTTP" in plots.nth(4).locator(".gtitle").text_content(), "the PCAP plots")
-    wait_until(lambda: "www.kitchenboss.com.au" in plots.nth(4).locator(".xtick text").all_text_contents(), "hosts")
+    wait_until(lambda: "www.kitchenboss.com.au" in plots.nth(4).locator(".ytick text").all_text_contents(), "hosts")
+    for i in range(6):
+        assert_labels_readable(plots.nth(i), f"PCAP plot {i}")
+    # Every MIME type its own colour.
+    fills = [trace.locator("path").first.evaluate("p => getComputedStyle(p).fill")
+             for trace in plots.nth(4).locator(".trace.bars").all()]  # fmt: skip
+    assert len(fills) >= 12 and len(set(fills)) == len(fills), fills
+    # No probe in the capture: the chart says so, with no made-up axes.
+    empty = plots.nth(3)
+    wait_until(lambda: "no data" in empty.locator(".annotation-text").all_text_contents(), "no data")
+    assert empty.locator(".xtick, .ytick").count() == 0
     screenshot(page, "console-pcap-bytes.png", tmp_path)
+
+
+def gd_name(plot) -> str:
+    return plot.evaluate("gd => gd.data[0].name")
+
+
+def assert_labels_readable(plot, what: str) -> None:
+    """Every tick label and legend entry inside the figure, none overlapping another."""
+    figure = plot.locator(".main-svg").first.bounding_box()
+    boxes = []
+    for text in plot.locator(".xtick text, .ytick text, .legendtext").all():
+        box = text.bounding_box()
+        if not box or not box["width"]:
+            continue
+        assert box["x"] >= figure["x"] - 1 and box["x"] + box["width"] <= figure["x"] + figure["width"] + 1, (
+            what, text.text_content(), "cut off")
+        assert box["y"] >= figure["y"] - 1 and box["y"] + box["height"] <= figure["y"] + figure["height"] + 1, (
+            what, text.text_content(), "cut off")
+        boxes.append((text.text_content(), box))
+    for i, (a, p) in enumerate(boxes):
+        for b, q in boxes[i + 1:]:
+            overlap_x = min(p["x"] + p["width"], q["x"] + q["width"]) - max(p["x"], q["x"])
+            overlap_y = min(p["y"] + p["height"], q["y"] + q["height"]) - max(p["y"], q["y"])
+            assert overlap_x <= 1 or overlap_y <= 1, (what, a, b, "overlap")
+
+
+def assert_count_agrees_with_grid(page, n: int) -> None:
+    """The count above the grid, the grid's own pager and its rows say the same."""
+    summary = page.locator(".ag-paging-row-summary-panel")
+    wait_until(lambda: summary.inner_text().replace(",", "").split()[-1] == str(n), f"the pager's {n}")
+    if n <= 10:  # rows beyond the grid's height are not rendered (virtual rows)
+        wait_until(lambda: page.locator(".ag-center-cols-container .ag-row").count() == n, f"{n} grid rows")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
+def test_analyst_views_are_tables_and_counts_follow_the_grid(page, loaded, tmp_path):
+    page.locator("#table").click()
+    page.get_by_text("Traffic per URI (uri_traffic)", exact=True).click()
+    wait_until(lambda: page.locator('[role="columnheader"]').first.get_attribute("col-id") == "uri", "uri first")
+    headers = [h.get_attribute("col-id") for h in page.locator('[role="columnheader"]').all()[:4]]
+    assert headers == ["uri", "requests", "human_requests", "bot_requests"]
+    total = sql(loaded, "SELECT count(*) FROM uri_traffic")[0][0]
+    wait_until(lambda: page.locator("#count").inner_text() == f"{total} rows", "every URI counted")
+    assert_count_agrees_with_grid(page, total)
+    busiest = sql(loaded, "SELECT requests FROM uri_traffic ORDER BY requests DESC LIMIT 3")
+    assert [int(v) for v in column_texts(page, "requests")[:3]] == [r[0] for r in busiest]
+    page.locator('.ag-floating-filter[col-id="uri"] input').fill("= /")
+    root = sql(loaded, "SELECT requests, human_requests, bot_requests FROM uri_traffic WHERE uri = '/'")[0]
+    wait_until(lambda: page.locator("#count").inner_text() == "1 rows", "the row of /")
+    assert_count_agrees_with_grid(page, 1)
+    assert [int(column_texts(page, c)[0]) for c in ("requests", "human_requests", "bot_requests")] == list(root)
+    screenshot(page, "console-uri-traffic.png", tmp_path)
+
+    page.locator("#table").click()
+    page.get_by_text("Referrers of human requests (human_referrers)", exact=True).click()
+    wait_until(lambda: page.locator('[role="columnheader"]').first.get_attribute("col-id") == "referrer", "referrers")
+    referrers = wait_until(lambda: column_texts(page, "referrer"), "referrer rows")
+    assert "https://scanner.example/" not in referrers
+    count = sql(loaded, "SELECT count(*) FROM human_referrers")[0][0]
+    wait_until(lambda: page.locator("#count").inner_text() == f"{count} rows", "the referrers' count")
+    assert_count_agrees_with_grid(page, count)
+
+    # Typing a filter, then another: the count is always the grid's.
+    page.locator("#table").click()
+    page.get_by_text("CloudFront requests (cloudfront_requests_classified)", exact=True).click()
+    box = page.locator('.ag-floating-filter[col-id="cs_uri_stem"] input')
+    for typed in ("w", "wp", "/"):
+        box.fill(typed)
+        n = sql(loaded, "SELECT count(*) FROM cloudfront_requests WHERE cs_uri_stem LIKE :p", p=f"%{typed}%")[0][0]
+        wait_until(lambda n=n: page.locator("#count").inner_text() == f"{n:,} rows", f"the count for {typed}")
+        assert_count_agrees_with_grid(page, n)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
+def test_bidi_overrides_show_as_code_points_in_the_grid(page):
+    page.locator('.ag-floating-filter[col-id="cs_user_agent"] input').fill("sqlmap/1.7")
+    wait_until(lambda: column_texts(page, "cs_user_agent") == ["sqlmap/1.7 <U+202E>gnp.exe"], "the visible override")
 
 
 def test_console_refuses_the_network_without_a_token(loaded, tmp_path):

@@ -100,7 +100,7 @@ def test_a_sites_own_pages_are_not_probes(db, tmp_path):
 def test_views_expose_every_request_column(db):
     with engine_for(db).connect() as conn:
         columns = list(conn.execute(text("SELECT * FROM http_requests_classified LIMIT 0")).keys())
-    assert columns[-4:] == ["is_bot", "bot_category", "is_probe", "probe_category"]
+    assert columns[-5:] == ["is_bot", "bot_category", "is_probe", "probe_category", "is_human"]  # is_human: 0007
     assert "user_agent" in columns and "uri" in columns
 
 

@@ -51,10 +51,12 @@ QUERIES = (
     ),
     (
         "Requests by kind of client (after `netsift alerts`)",
-        "SELECT 'cloudfront' AS source, COALESCE(bot_category, 'human') AS client, "
+        # Human as in migration 0007: no bot user agent, a client that never probed and has no alert.
+        "SELECT 'cloudfront' AS source, "
+        "CASE WHEN is_human THEN 'human' ELSE COALESCE(bot_category, 'undeclared-bot') END AS client, "
         "SUM(CASE WHEN is_probe THEN 1 ELSE 0 END) AS probes, COUNT(*) AS requests "
         "FROM cloudfront_requests_classified GROUP BY 2 "
-        "UNION ALL SELECT 'pcap', COALESCE(bot_category, 'human'), "
+        "UNION ALL SELECT 'pcap', CASE WHEN is_human THEN 'human' ELSE COALESCE(bot_category, 'undeclared-bot') END, "
         "SUM(CASE WHEN is_probe THEN 1 ELSE 0 END), COUNT(*) "
         "FROM http_requests_classified GROUP BY 2 ORDER BY 1, 4 DESC",
     ),

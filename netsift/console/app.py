@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import json
 import uuid
+from itertools import chain
 from urllib.parse import urlencode
 
 import dash_ag_grid as dag
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import Response, request, stream_with_context
 from sqlalchemy import create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from netsift.console import charts
 from netsift.console.access import guard
 from netsift.console.cells import csv_chunks, grid_value
-from netsift.console.grid_query import FilterError, count_query, filtered, order_clauses, page_query
+from netsift.escape import visible_text
+from netsift.console.grid_query import (FilterError, count_query, filtered, order_clauses, page_query,
+                                        valid_unicode)
 from netsift.console.tables import BROWSABLE, UnknownColumn, browsable, kind_of
 from netsift.db import normalized_url
 from netsift.settings import redacted
 
+# What a malformed request raises; the browser gets the reason, never a 500.
+INPUT_ERRORS = (FilterError, UnknownColumn, TypeError, ValueError, OverflowError, RecursionError, AttributeError)
 PAGE_ROWS = 100
 COUNT_CAP = 100_000
 DEFAULT_TABLE = "cloudfront_requests_classified"
@@ -42,7 +47,9 @@ body { font-family: system-ui, sans-serif; margin: 0 1rem; }
 header { display: flex; gap: 1rem; align-items: baseline; }
 .toolbar { display: flex; gap: .75rem; align-items: center; margin: .5rem 0; flex-wrap: wrap; }
 .toolbar .table-choice { width: 22rem; } .toolbar .column-choice { min-width: 22rem; flex: 1; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(36rem, 1fr)); gap: .5rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(36rem, 1fr)); gap: .5rem;
+          grid-auto-flow: dense; }
+.charts .wide { grid-column: 1 / -1; }
 .error { color: #b00020; } .muted { color: #666; }
 """
 
@@ -118,7 +125,8 @@ def layout(database: str) -> html.Div:
                     html.Span("Click a bar to see its rows.", className="muted"),
                 ]),
                 html.Div(className="charts", children=[
-                    dcc.Graph(id={"type": "chart", "name": name}, config={"displaylogo": False})
+                    dcc.Graph(id={"type": "chart", "name": name}, config={"displaylogo": False},
+                              className="wide" if name in charts.WIDE_CHARTS else "")
                     for name in chart_ids
                 ]),
             ]),
@@ -173,10 +181,10 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         filter_model, tab = {}, no_update
         if isinstance(trigger, dict) and trigger.get("type") == "chart":
             target = charts.clicked_link(ctx.triggered[0]["value"])
-            if target is None or target.get("table") not in BROWSABLE:
+            if target is None or not _known(target.get("table")) or not _valid(target):
                 return (no_update,) * 5
             table, filter_model, tab = target["table"], target["filter"], "tables"
-        if table not in BROWSABLE:
+        if not _known(table):
             table = DEFAULT_TABLE
         return table, grid(table, filter_model), tab, browsable(table).display_order, []
 
@@ -184,32 +192,45 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         Output({"type": "grid", "table": ALL, "n": ALL}, "getRowsResponse"),
         Output("view", "data"),
         Output("error", "children"),
+        Output("count", "children"),
         Input({"type": "grid", "table": ALL, "n": ALL}, "getRowsRequest"),
         prevent_initial_call=True,
     )
     def rows(requests):
-        """One page, filtered and sorted in the database."""
+        """One page, filtered and sorted in the database. The first page also
+        counts the rows, with the same filter in the same callback, so the
+        count above the grid is always the count of the rows in it. A request
+        the console cannot serve is refused with one line on the page."""
         trigger = ctx.triggered_id
         if not isinstance(trigger, dict) or not requests or not isinstance(requests[0], dict):
-            return [no_update] * len(requests or []), no_update, no_update
-        req = requests[0]
+            return [no_update] * len(requests or []), no_update, no_update, no_update
+        req, empty = requests[0], [{"rowData": [], "rowCount": 0}]
         try:
             view = browsable(trigger.get("table"))
-            start, end = int(req.get("startRow", 0)), int(req.get("endRow", PAGE_ROWS))
+            start, end = req.get("startRow", 0), req.get("endRow", PAGE_ROWS)
+            valid_unicode(req.get("filterModel"), req.get("sortModel"))
             query = page_query(view, req.get("filterModel"), req.get("sortModel"), start, end, dialect)
             with engine.connect() as conn:
                 result = conn.execute(query)
                 names = list(result.keys())
-                data = [dict(zip(names, map(grid_value, row))) for row in result]
-        except (FilterError, UnknownColumn, TypeError, ValueError) as error:
-            return [{"rowData": [], "rowCount": 0}], no_update, f"Filter not applied: {error}"
+                data = [dict(zip(names, map(shown_value, row))) for row in result]
+                n = conn.execute(count_query(view, req.get("filterModel"), dialect, COUNT_CAP)).scalar() \
+                    if int(start) == 0 else None
+        except INPUT_ERRORS as error:
+            return empty, None, f"Filter not applied: {one_line(error)}", ""
         except DBAPIError as error:
-            return [{"rowData": [], "rowCount": 0}], no_update, f"The database refused this view: {_reason(error)}"
+            return empty, None, f"The database refused this view: {_reason(error)}", ""
         response = {"rowData": data}
-        if len(data) < end - start:
-            response["rowCount"] = start + len(data)
+        if len(data) < int(end) - int(start):
+            response["rowCount"] = int(start) + len(data)
+        if n is None:
+            return [response], no_update, "", no_update
+        if n <= COUNT_CAP:
+            # The grid learns its total from the first page: a view of exactly
+            # 100 rows, or of thousands, no longer reads "1 to 100 of more".
+            response["rowCount"] = n
         current = {"table": view.name, "filter": req.get("filterModel") or {}, "sort": req.get("sortModel") or []}
-        return [response], current if start == 0 else no_update, ""
+        return [response], current, "", f"more than {COUNT_CAP:,} rows" if n > COUNT_CAP else f"{n:,} rows"
 
     @app.callback(
         Output({"type": "grid", "table": ALL, "n": ALL}, "columnState"),
@@ -219,32 +240,25 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         prevent_initial_call=True,
     )
     def hide_columns(hidden, table, grids):
-        hidden = set(hidden or [])
-        every = browsable(table).display_order if table in BROWSABLE else []
+        hidden = {h for h in hidden or [] if isinstance(h, str)}
+        every = browsable(table).display_order if _known(table) else []
         return [[{"colId": name, "hide": name in hidden} for name in every] for _ in grids]
 
     @app.callback(
-        Output("count", "children"),
         Output("export", "href"),
         Input("view", "data"),
         Input("hidden", "value"),
     )
-    def count_and_export(current, hidden):
-        if not current or current.get("table") not in BROWSABLE:
-            return "", ""
+    def export_link(current, hidden):
+        if not isinstance(current, dict) or not _known(current.get("table")) or not _valid(current):
+            return ""
         view = browsable(current["table"])
-        try:
-            with engine.connect() as conn:
-                n = conn.execute(count_query(view, current["filter"], dialect, COUNT_CAP)).scalar()
-        except (FilterError, UnknownColumn):
-            return "", ""
-        except DBAPIError as error:
-            return f"rows not counted: {_reason(error)}", ""
-        counted = f"more than {COUNT_CAP:,} rows" if n > COUNT_CAP else f"{n:,} rows"
-        params = {"table": view.name, "filter": json.dumps(current["filter"]), "sort": json.dumps(current["sort"])}
+        params = {"table": view.name, "filter": json.dumps(current.get("filter") or {}),
+                  "sort": json.dumps(current.get("sort") or [])}
         if hidden:
-            params["columns"] = ",".join(name for name in view.display_order if name not in set(hidden))
-        return counted, "/export.csv?" + urlencode(params)
+            hidden = {h for h in hidden if isinstance(h, str)} if isinstance(hidden, list) else set()
+            params["columns"] = ",".join(name for name in view.display_order if name not in hidden)
+        return "/export.csv?" + urlencode(params)
 
     @app.callback(
         Output({"type": "chart", "name": ALL}, "figure"),
@@ -252,7 +266,7 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         State({"type": "chart", "name": ALL}, "id"),
     )
     def draw(source_key, ids):
-        source = charts.SOURCES.get(source_key, charts.SOURCES["cloudfront"])
+        source = charts.SOURCES.get(source_key if isinstance(source_key, str) else "", charts.SOURCES["cloudfront"])
         figures = []
         for chart_id in ids:
             name = chart_id["name"]
@@ -274,14 +288,47 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
             sort_model = json.loads(request.args.get("sort") or "[]")
             columns = [c for c in (request.args.get("columns") or "").split(",") if c] or view.display_order
             query = filtered(view, filter_model, dialect, columns).order_by(*order_clauses(view, sort_model))
-        except (FilterError, UnknownColumn, ValueError, RecursionError) as error:
-            return Response(f"export refused: {error}\n", 400, mimetype="text/plain")
+            # Run the query before answering: a refusal is then a 400, not a
+            # broken download.
+            chunks = csv_chunks(engine, query)
+            first = next(chunks)
+        except INPUT_ERRORS as error:
+            return Response(f"export refused: {one_line(error)}\n", 400, mimetype="text/plain")
+        except DataError as error:
+            return Response(f"export refused: {_reason(error)}\n", 400, mimetype="text/plain")
+        except DBAPIError as error:
+            return Response(f"export failed: {_reason(error)}\n", 503, mimetype="text/plain")
         headers = {"Content-Disposition": f'attachment; filename="{view.name}.csv"'}
-        return Response(stream_with_context(csv_chunks(engine, query)), mimetype="text/csv", headers=headers)
+        return Response(stream_with_context(chain([first], chunks)), mimetype="text/csv", headers=headers)
 
     return app
 
 
+def _known(table) -> bool:
+    return isinstance(table, str) and table in BROWSABLE
+
+
+def _valid(model) -> bool:
+    try:
+        valid_unicode(model)
+    except FilterError:
+        return False
+    return True
+
+
 def _reason(error: DBAPIError) -> str:
     """The driver's first line (e.g. the statement timeout), never the SQL."""
-    return str(error.orig).splitlines()[0][:200] if error.orig else type(error).__name__
+    return one_line(error.orig) if error.orig else type(error).__name__
+
+
+def one_line(error: BaseException) -> str:
+    """An error's first line, bounded, with invisible characters shown."""
+    lines = str(error).splitlines() or [type(error).__name__]
+    return visible_text(lines[0][:200])
+
+
+def shown_value(value):
+    """A cell as the grid shows it: attacker text with its bidi overrides and
+    other invisible characters made visible, so no cell displays spoofed text."""
+    value = grid_value(value)
+    return visible_text(value) if isinstance(value, str) else value

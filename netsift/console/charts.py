@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from sqlalchemy import Engine, case, desc, func, literal_column, select
@@ -20,10 +21,17 @@ from sqlalchemy import Engine, case, desc, func, literal_column, select
 from netsift.console.grid_query import text_form
 from netsift.console.tables import Browsable, browsable
 from netsift.db import utc_datetime
+from netsift.escape import visible_text
 
 LABEL_CHARS = 60
 TOP = 15
 CLASS_COLOURS = {"human": "#4c78a8", "bot": "#f58518", "probe": "#e45756"}
+# One colour per series (MIME type, probe category), none repeated: Plotly's
+# default cycle repeats after ten, which drew two MIME types in one green.
+PALETTE = tuple(dict.fromkeys(c.upper() for c in plotly.colors.qualitative.D3 + plotly.colors.qualitative.Plotly
+                              + plotly.colors.qualitative.Dark24))  # fmt: skip
+OTHER_COLOUR = "#BBBBBB"
+BAR_PIXELS = 26
 
 
 @dataclass(frozen=True)
@@ -72,10 +80,13 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+# Migration 0007's one notion of human traffic: a request is human when its
+# user agent is not a bot's and its client never probed and has no alert.
+# Every other request that is not itself a probe is a bot's.
 CLASS_FILTERS = {
     "probe": {"is_probe": text_is("true")},
-    "bot": {"is_probe": text_is("false"), "is_bot": text_is("true")},
-    "human": {"is_probe": text_is("false"), "is_bot": text_is("false")},
+    "bot": {"is_probe": text_is("false"), "is_human": text_is("false")},
+    "human": {"is_human": text_is("true")},
 }
 
 
@@ -88,9 +99,10 @@ def link(table: str, filter_model: dict) -> str:
 
 
 def label(value, max_chars: int = LABEL_CHARS) -> str:
-    """Displayable, never markup: escaped, one line, bounded."""
+    """Displayable, never markup: escaped, one line, bounded, with bidi
+    overrides and other invisible characters shown as `<U+202E>`."""
     text = "(none)" if value is None else str(value)
-    text = " ".join(text.split())
+    text = " ".join(visible_text(text, keep="\t\n\r").split())
     if len(text) > max_chars:
         text = text[: max_chars - 1] + "…"
     return html.escape(text, quote=False)
@@ -153,18 +165,31 @@ def _time_buckets(conn, view: Browsable, time_column: str, series_expr, where=No
 # --- Figures -------------------------------------------------------------------
 
 
-def _layout(figure: go.Figure, title: str, empty: bool) -> go.Figure:
+def _layout(figure: go.Figure, title: str, empty: bool, height: int = 380) -> go.Figure:
+    """Axes make room for their labels (automargin), the legend sits below
+    the plot, and an empty chart says so with no axes: Plotly would draw
+    made-up ones (-1 to 4, the year 2000)."""
     figure.update_layout(title=title, barmode="stack", margin=dict(l=10, r=10, t=50, b=10),
-                         legend=dict(orientation="h", y=-0.2), template="plotly_white", height=380)  # fmt: skip
+                         legend=dict(orientation="h", yanchor="top", y=-0.12, yref="paper"),
+                         template="plotly_white", height=height)  # fmt: skip
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
     if empty:
-        figure.add_annotation(text="No rows yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+        figure.data = ()
+        figure.add_annotation(text="no data", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                              font=dict(size=16, color="#666"))  # fmt: skip
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
+        figure.update_layout(showlegend=False, height=200)
     return figure
 
 
 def unavailable(reason: str) -> go.Figure:
     figure = go.Figure()
     figure.add_annotation(text=label(reason, 120), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
-    return _layout(figure, "Not available", False)
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return _layout(figure, "Not available", False, 200)
 
 
 def bucket_width_ms(unit: str) -> float:
@@ -188,7 +213,7 @@ def _bucket_bars(figure: go.Figure, rows, unit: str, series, link_of, colours: d
 def requests_over_time(engine: Engine, source: RequestSource) -> go.Figure:
     view = source.view
     t = view.table.c
-    kind = case((t.is_probe, "probe"), (t.is_bot, "bot"), else_="human")
+    kind = case((t.is_probe, "probe"), (t.is_human, "human"), else_="bot")
     with engine.connect() as conn:
         rows, unit = _time_buckets(conn, view, "ts", kind)
     figure = go.Figure()
@@ -207,17 +232,20 @@ def top_and_bottom_uris(engine: Engine, source: RequestSource, n: int = TOP) -> 
     with engine.connect() as conn:
         top = conn.execute(counted.order_by(desc("requests"), uri).limit(n)).all()
         bottom = conn.execute(counted.order_by("requests", uri).limit(n)).all()
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("Most requested", "Least requested"),
-                           horizontal_spacing=0.35)  # fmt: skip
-    for col, rows in ((1, top), (2, bottom)):
+    # One above the other, each with the full width for its labels: side by
+    # side, long paths ran into the other plot.
+    figure = make_subplots(rows=2, cols=1, subplot_titles=("Most requested", "Least requested"),
+                           vertical_spacing=0.12)  # fmt: skip
+    for row, rows in ((1, top), (2, bottom)):
         rows = list(reversed(rows))  # the largest bar on top
         figure.add_bar(
             x=[r.requests for r in rows], y=axis_labels(r[0] for r in rows), orientation="h", showlegend=False,
-            customdata=[link(view.name, {source.uri: text_is(r[0])}) for r in rows], row=1, col=col,
+            customdata=[link(view.name, {source.uri: text_is(r[0])}) for r in rows], row=row, col=1,
             marker_color="#4c78a8",
         )  # fmt: skip
-    figure.update_yaxes(type="category")
-    return _layout(figure, f"{source.label}: top and bottom URIs by requests", not top)
+    figure.update_yaxes(type="category", tickfont=dict(size=11))
+    height = 140 + 2 * BAR_PIXELS * max(len(top), len(bottom), 1)
+    return _layout(figure, f"{source.label}: top and bottom URIs by requests", not top, height)
 
 
 def bot_categories(engine: Engine, source: RequestSource) -> go.Figure:
@@ -237,21 +265,41 @@ def bot_categories(engine: Engine, source: RequestSource) -> go.Figure:
     return _layout(figure, f"{source.label}: bot requests by category", not rows)
 
 
-def _stacked(figure: go.Figure, rows, x_of, series_of, y_of, link_of) -> None:
-    """Bars per x, stacked by series, the largest stack first; labels escaped
-    and made distinct once."""
+def _stacked(figure: go.Figure, rows, x_of, series_of, y_of, link_of) -> int:
+    """Horizontal bars per x (its label on the left, in full), stacked by
+    series, the largest stack on top; labels escaped and made distinct once.
+    Each series gets its own colour, the largest series first; past the
+    palette, the smallest are drawn together as one grey "(other)" series.
+    Returns the number of bars."""
     totals: dict = {}
+    series_totals: dict = {}
     for r in rows:
         totals[x_of(r)] = totals.get(x_of(r), 0) + y_of(r)
+        series_totals[series_of(r)] = series_totals.get(series_of(r), 0) + y_of(r)
     rows = sorted(rows, key=lambda r: (-totals[x_of(r)], str(x_of(r)), str(series_of(r))))
     xs = list(dict.fromkeys(x_of(r) for r in rows))
     x_labels = dict(zip(xs, axis_labels(xs)))
-    series = list(dict.fromkeys(series_of(r) for r in rows))
-    for name, series_label in zip(series, axis_labels(series)):
+    series = sorted(series_totals, key=lambda s: (-series_totals[s], str(s)))
+    shown, folded = (series, []) if len(series) <= len(PALETTE) else (series[: len(PALETTE) - 1],
+                                                                      series[len(PALETTE) - 1 :])  # fmt: skip
+    for name, series_label, colour in zip(shown, axis_labels(shown), PALETTE):
         mine = [r for r in rows if series_of(r) == name]
-        figure.add_bar(name=series_label, x=[x_labels[x_of(r)] for r in mine], y=[y_of(r) for r in mine],
-                       customdata=[link_of(r) for r in mine])  # fmt: skip
-    figure.update_xaxes(type="category", categoryorder="array", categoryarray=[x_labels[x] for x in xs])
+        figure.add_bar(name=series_label, y=[x_labels[x_of(r)] for r in mine], x=[y_of(r) for r in mine],
+                       orientation="h", marker_color=colour, customdata=[link_of(r) for r in mine])  # fmt: skip
+    if folded:
+        other: dict = {}
+        for r in rows:
+            if series_of(r) in folded:
+                other[x_of(r)] = other.get(x_of(r), 0) + y_of(r)
+        figure.add_bar(name=f"(other: {len(folded)})", y=[x_labels[x] for x in other], x=list(other.values()),
+                       orientation="h", marker_color=OTHER_COLOUR)  # fmt: skip
+    figure.update_yaxes(type="category", categoryorder="array", categoryarray=[x_labels[x] for x in reversed(xs)])
+    return len(xs)
+
+
+def _stacked_height(bars: int, series: int) -> int:
+    """Room for every bar and, below, for the legend's rows."""
+    return 160 + BAR_PIXELS * max(bars, 1) + 22 * ((series + 2) // 3)
 
 
 def probes_by_client(engine: Engine, source: RequestSource, n: int = TOP) -> go.Figure:
@@ -266,12 +314,13 @@ def probes_by_client(engine: Engine, source: RequestSource, n: int = TOP) -> go.
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     figure = go.Figure()
-    _stacked(
+    bars = _stacked(
         figure, rows, lambda r: r.client, lambda r: r.probe_category, lambda r: r.requests,
         lambda r: link(view.name, {source.client: text_is(r.client), "is_probe": text_is("true"),
                                    "probe_category": text_is(r.probe_category)}),
     )  # fmt: skip
-    return _layout(figure, f"{source.label}: probing clients by probe category", not rows)
+    height = _stacked_height(bars, len(figure.data))
+    return _layout(figure, f"{source.label}: probing clients by probe category", not rows, height)
 
 
 def bytes_by_host_and_mime(engine: Engine, source: RequestSource, n: int = TOP) -> go.Figure:
@@ -286,12 +335,12 @@ def bytes_by_host_and_mime(engine: Engine, source: RequestSource, n: int = TOP) 
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     figure = go.Figure()
-    _stacked(
+    bars = _stacked(
         figure, rows, lambda r: r.host, lambda r: r.mime, lambda r: r.bytes,
         lambda r: link(view.name, {source.host: text_is(r.host), source.mime: text_is(r.mime or None)}),
     )  # fmt: skip
-    figure.update_yaxes(title="response bytes")
-    return _layout(figure, f"{source.label}: response bytes by host and MIME type", not rows)
+    height = _stacked_height(bars, len(figure.data))
+    return _layout(figure, f"{source.label}: response bytes by host and MIME type", not rows, height)
 
 
 def alerts_over_time(engine: Engine) -> go.Figure:
@@ -307,6 +356,8 @@ def alerts_over_time(engine: Engine) -> go.Figure:
     return _layout(figure, f"Alerts per {unit}, by rule (first seen)", not rows)
 
 
+# Charts whose labels are long (paths, host names): the whole row is theirs.
+WIDE_CHARTS = {"uris", "bytes"}
 SOURCE_CHARTS = {
     "over-time": requests_over_time,
     "uris": top_and_bottom_uris,

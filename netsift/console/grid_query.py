@@ -9,6 +9,7 @@ rows never comes into memory.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -32,6 +33,9 @@ from netsift.console.tables import Browsable, UnknownColumn, kind_of
 # Anything larger is not a query an analyst meant; it bounds the server's work.
 MAX_CONDITIONS = 32
 MAX_VALUE_CHARS = 2_000
+# A number beyond a BIGINT matches nothing a table holds; PostgreSQL would
+# refuse the parameter ("bigint out of range") rather than compare it.
+MAX_NUMBER = 2**63 - 1
 
 
 class FilterError(ValueError):
@@ -49,7 +53,7 @@ def text_form(column, dialect: str) -> ColumnElement:
             return func.array_to_string(column, ", ")
         each = func.json_each(column).table_valued("value")
         return select(func.group_concat(each.c.value, ", ")).scalar_subquery()
-    if kind in ("text",):
+    if kind == "text" and isinstance(column.type, String):
         return column
     return cast(column, String)
 
@@ -105,7 +109,24 @@ def _value(value) -> str:
     value = str(value)
     if len(value) > MAX_VALUE_CHARS:
         raise FilterError(f"a filter value is limited to {MAX_VALUE_CHARS} characters")
+    if "\x00" in value:
+        raise FilterError("a filter value cannot hold a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FilterError("a filter value must be valid Unicode (a lone surrogate is not)") from None
     return value
+
+
+def valid_unicode(*models) -> None:
+    """The grid's models come back to the page (the export link): text that
+    cannot be UTF-8 (a lone surrogate, anywhere) is refused up front."""
+    try:
+        json.dumps(models, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise FilterError("the request is not valid Unicode (a lone surrogate)") from None
+    except (TypeError, ValueError, RecursionError):
+        raise FilterError("the request is malformed") from None
 
 
 def _number(value) -> float:
@@ -115,6 +136,8 @@ def _number(value) -> float:
         raise FilterError(f"{str(value)[:40]!r} is not a number") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise FilterError("a number filter needs a finite number")
+    if abs(number) > MAX_NUMBER:
+        raise FilterError(f"a number filter is limited to ±{MAX_NUMBER:,}")
     return int(number) if number.is_integer() else number
 
 
@@ -163,10 +186,17 @@ def _typed_number_condition(column, condition: dict, dialect: str) -> ColumnElem
 def _moment(value) -> datetime:
     """AG Grid sends `YYYY-MM-DD HH:MM:SS`; times are UTC, like the tables."""
     try:
-        moment = datetime.fromisoformat(str(value))
+        moment = datetime.fromisoformat(str(value)[:MAX_VALUE_CHARS])
     except ValueError:
         raise FilterError(f"{str(value)[:40]!r} is not a date") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    # A day's end must exist (9999-12-31 has none), and UTC must reach it.
+    if not FIRST_DAY <= moment.replace(tzinfo=None) < LAST_DAY:
+        raise FilterError("dates run from 0001-01-02 to 9999-12-30")
+    return moment
+
+
+FIRST_DAY, LAST_DAY = datetime(1, 1, 2), datetime(9999, 12, 31)
 
 
 def _date_condition(column, condition: dict) -> ColumnElement:
@@ -234,6 +264,10 @@ def order_clauses(view: Browsable, sort_model: list | None) -> list:
     """The analyst's sort, then the default (newest first), then the table's
     key, so that every page boundary falls in the same place twice."""
     clauses, used = [], set()
+    if sort_model is not None and not isinstance(sort_model, list):
+        raise FilterError("the sort is malformed: a list of {colId, sort}")
+    if len(sort_model or []) > MAX_CONDITIONS:
+        raise FilterError(f"a sort has at most {MAX_CONDITIONS} columns")
     for item in sort_model or []:
         if not isinstance(item, dict) or item.get("sort") not in ("asc", "desc"):
             raise FilterError("the sort is malformed")
@@ -246,7 +280,11 @@ def order_clauses(view: Browsable, sort_model: list | None) -> list:
         used.add(column.name)
         clauses.append(_ordered(column, item["sort"]))
     time_column = view.time_column
-    if not clauses and time_column:
+    if not clauses and view.default_sort:
+        for name, direction in view.default_sort:
+            used.add(name)
+            clauses.append(_ordered(view.table.c[name], direction))
+    elif not clauses and time_column:
         clauses.append(_ordered(view.table.c[time_column], "desc"))
         used.add(time_column)
     clauses.extend(view.table.c[k].asc() for k in view.order_key if k not in used)
@@ -261,14 +299,29 @@ def _ordered(column, direction: str):
     return ordered.nulls_last() if column.nullable else ordered
 
 
+def chosen_columns(view: Browsable, columns) -> list:
+    """The named columns, each once, in the order asked; all when none is named."""
+    if not columns:
+        return list(view.table.c)
+    if not isinstance(columns, (list, tuple)) or len(columns) > 4 * len(view.table.c):
+        raise FilterError(f"{view.name} has {len(view.table.c)} columns; name each at most once")
+    try:
+        return [view.column(c) for c in dict.fromkeys(columns)]
+    except UnknownColumn as error:
+        raise FilterError(str(error)) from None
+
+
 def filtered(view: Browsable, filter_model, dialect: str, columns=None) -> Select:
-    chosen = [view.column(c) for c in columns] if columns else list(view.table.c)
+    chosen = chosen_columns(view, columns)
     return select(*chosen).where(where_clause(view, filter_model, dialect))
 
 
 def page_query(view: Browsable, filter_model, sort_model, start: int, end: int, dialect: str) -> Select:
     """One page (rows `start` to `end`, end excluded) of the filtered, sorted view."""
-    start, end = int(start), int(end)
+    try:
+        start, end = int(start), int(end)
+    except (TypeError, ValueError, OverflowError):
+        raise FilterError("a page is 1 to 1,000 rows") from None
     if start < 0 or end <= start or end - start > 1_000:
         raise FilterError("a page is 1 to 1,000 rows")
     query = filtered(view, filter_model, dialect).order_by(*order_clauses(view, sort_model))

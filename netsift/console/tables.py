@@ -1,5 +1,5 @@
-"""What the console browses: netsift's tables and the two classified views,
-as Core tables with known column types on every dialect.
+"""What the console browses: netsift's tables, the two classified views and
+the analyst views, as Core tables with known column types on every dialect.
 
 The views are described here rather than reflected, because SQLite gives a
 view's computed columns (is_bot, ...) no type, and the console needs each
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, JSON, Boolean, Column, DateTime, MetaData, Table, Text
+from sqlalchemy import ARRAY, JSON, BigInteger, Boolean, Column, Date, DateTime, MetaData, Table, Text
 from sqlalchemy.types import Float, Integer, Numeric
 
 from netsift import schema
@@ -27,7 +27,21 @@ def _classified(view: str, base: Table) -> Table:
         Column("bot_category", Text),
         Column("is_probe", Boolean),
         Column("probe_category", Text),
+        Column("is_human", Boolean),
     )
+
+
+def _analyst(view: str, *columns: tuple[str, object]) -> Table:
+    """One of migration 0004's (and 0007's) analyst views."""
+    return Table(view, _views, *(Column(name, type_) for name, type_ in columns))
+
+
+def _analyst_view(table: Table, key: tuple[str, ...], label: str, sort: tuple[tuple[str, str], ...]) -> "Browsable":
+    """Shown in the view's own column order: the question's key first."""
+    return Browsable(table, key, label, tuple(table.c.keys()), sort)
+
+
+_SEEN = (("first_seen", DateTime(timezone=True)), ("last_seen", DateTime(timezone=True)))
 
 
 @dataclass(frozen=True)
@@ -39,11 +53,15 @@ class Browsable:
     order_key: tuple[str, ...]
     label: str
     lead: tuple[str, ...] = ()
+    # The order before the analyst picks one: (column, "asc" | "desc") pairs;
+    # empty means newest first by the time column.
+    default_sort: tuple[tuple[str, str], ...] = ()
 
     @property
     def display_order(self) -> list[str]:
         """What an analyst reads first, then the rest, then the row keys."""
-        keys = [c for c in self.order_key + ("id", "source_object_id", "line_number") if c in self.table.c]
+        keys = [c for c in self.order_key + ("id", "source_object_id", "line_number")
+                if c in self.table.c and c not in self.lead]
         rest = [c.name for c in self.table.c if c.name not in self.lead and c.name not in keys]
         return [*self.lead, *rest, *dict.fromkeys(keys)]
 
@@ -75,12 +93,12 @@ BROWSABLE: dict[str, Browsable] = {
             ("source_object_id", "line_number"),
             "CloudFront requests",
             ("ts", "c_ip", "cs_method", "cs_host", "cs_uri_stem", "cs_uri_query", "sc_status", "sc_bytes",
-             "is_bot", "bot_category", "is_probe", "probe_category", "cs_user_agent", "cs_referer"),
+             "is_bot", "bot_category", "is_probe", "probe_category", "is_human", "cs_user_agent", "cs_referer"),
         ),
         Browsable(
             _classified("http_requests_classified", schema.http_requests), ("id",), "PCAP HTTP requests",
             ("ts", "orig_h", "method", "host", "uri", "status_code", "response_body_len", "resp_mime_types",
-             "is_bot", "bot_category", "is_probe", "probe_category", "user_agent", "referrer"),
+             "is_bot", "bot_category", "is_probe", "probe_category", "is_human", "user_agent", "referrer"),
         ),
         Browsable(schema.connections, ("source_object_id", "uid"), "PCAP connections"),
         Browsable(schema.dns_queries, ("id",), "PCAP DNS queries"),
@@ -89,6 +107,28 @@ BROWSABLE: dict[str, Browsable] = {
                   ("last_seen", "rule", "severity", "source", "client_ip", "hits", "distinct_paths")),
         Browsable(schema.source_objects, ("id",), "Source objects (ingest ledger)"),
         Browsable(schema.rejected_records, ("id",), "Rejected records"),
+        _analyst_view(
+            _analyst("uri_traffic", ("uri", Text), ("requests", BigInteger), ("human_requests", BigInteger),
+                     ("bot_requests", BigInteger), ("probe_requests", BigInteger), ("clients", BigInteger),
+                     ("bytes_sent", BigInteger), *_SEEN),
+            ("uri",), "Traffic per URI", (("requests", "desc"),),
+        ),
+        _analyst_view(
+            _analyst("human_referrers", ("referrer", Text), ("requests", BigInteger), ("clients", BigInteger),
+                     *_SEEN),
+            ("referrer",), "Referrers of human requests", (("requests", "desc"),),
+        ),
+        _analyst_view(
+            _analyst("probes_by_client", ("source", Text), ("client_ip", Text), ("probe_category", Text),
+                     ("requests", BigInteger), ("distinct_paths", BigInteger), ("answered_2xx", BigInteger),
+                     *_SEEN),
+            ("source", "client_ip", "probe_category"), "Probes per client", (("requests", "desc"),),
+        ),
+        _analyst_view(
+            _analyst("bot_share_daily", ("day", Date), ("client_kind", Text), ("requests", BigInteger)),
+            ("day", "client_kind"), "Requests per day and kind of client",
+            (("day", "desc"), ("requests", "desc")),
+        ),
     )
 }
 
