@@ -9,14 +9,14 @@ alert, from the same source. The suspect clients are one uncorrelated
 subquery, which PostgreSQL hashes and SQLite materialises once per query.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
