@@ -48,6 +48,7 @@ def test_read_commands_start_no_prefect_server(sqlite_db, tmp_path):
     assert not (tmp_path / "prefect-home" / "prefect.db").exists()  # no Prefect API was started
 
 
+@pytest.mark.prefect  # Prefect's API, in the CLI's process
 def test_a_run_without_a_server_is_recorded_and_quiet(tmp_path):
     env = serverless_env(tmp_path)
     url = f"sqlite:///{tmp_path / 'n.db'}"
@@ -80,6 +81,7 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.prefect
 def test_a_killed_cli_leaves_no_process_behind(tmp_path):
     """The CLI is killed with SIGKILL while its flow waits for the SQLite
     write lock (held here): nothing it started may outlive it."""
@@ -92,11 +94,11 @@ def test_a_killed_cli_leaves_no_process_behind(tmp_path):
                            stdout=log, stderr=subprocess.STDOUT, env=serverless_env(tmp_path))  # fmt: skip
     try:
         for _ in range(600):
-            if "Task run 'load" in (tmp_path / "cli.log").read_text() or cli.poll() is not None:
+            if "Task run 'upgrade-schema" in (tmp_path / "cli.log").read_text() or cli.poll() is not None:
                 break
             time.sleep(0.2)
         shown = (tmp_path / "cli.log").read_text()
-        assert cli.poll() is None and "Task run 'load" in shown, shown[-3000:]
+        assert cli.poll() is None and "Task run 'upgrade-schema" in shown, shown[-3000:]
         started = descendants(cli.pid)
         cli.send_signal(signal.SIGKILL)
         cli.wait()
@@ -142,10 +144,11 @@ def test_database_tags_hide_the_url():
     assert tag != database_tag("postgresql://ops:s3cret@db.internal:5432/staging")
 
 
+@pytest.mark.prefect
 def test_status_json_counts_are_numbers(db, tmp_path):
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "E1ABC.2024-03-01-10.x").write_text(log_text(line(), line(time="12:00:02")))
-    loaded = run_cli("cloudfront", str(tmp_path / "logs"), "--database-url", db, "--json")
+    loaded = run_cli("cloudfront", str(tmp_path / "logs"), "--database-url", db, "--json", env=serverless_env(tmp_path))
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert json.loads(loaded.stdout.strip().splitlines()[-1])["rows_loaded"] == 2
     shown = run_cli("status", "--json", "--no-runs", "--database-url", db)
@@ -153,12 +156,13 @@ def test_status_json_counts_are_numbers(db, tmp_path):
     assert objects["rows_loaded"] == 2 and objects["objects"] == 1
 
 
+@pytest.mark.prefect
 def test_piped_tables_keep_each_value_on_one_line(sqlite_db, tmp_path):
     ipv6 = "2001:0db8:85a3:0000:0000:8a2e:0370:7334"
     agent = "Mozilla/5.0 \x1b[31mred\x1b[0m " + "x" * 150
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "day.log").write_text(log_text(line(c_ip=ipv6, cs_user_agent=agent.replace(" ", "%20"))))
-    assert run_cli("cloudfront", str(tmp_path / "logs"), "--json").returncode == 0
+    assert run_cli("cloudfront", str(tmp_path / "logs"), "--json", env=serverless_env(tmp_path)).returncode == 0
     report = run_cli("report")
     assert report.returncode == 0, report.stderr[-2000:]
     assert f"{ipv6}\t1\t1" in report.stdout.splitlines()
