@@ -35,17 +35,22 @@ def quiet_prefect() -> None:
 
 
 def configured_api_url() -> str | None:
-    """PREFECT_API_URL from the environment or the active Prefect profile;
-    Prefect is imported only when a profiles file exists, to keep reads fast."""
+    """PREFECT_API_URL from the environment or the active Prefect profile,
+    read from profiles.toml without importing Prefect: Prefect fixes its
+    settings when first imported, and `prefect_api` must set the URL before."""
     if os.environ.get("PREFECT_API_URL"):
         return os.environ["PREFECT_API_URL"]
-    home = os.path.expanduser(os.environ.get("PREFECT_HOME", "~/.prefect"))
-    profiles = os.environ.get("PREFECT_PROFILES_PATH", os.path.join(home, "profiles.toml"))
-    if not os.path.exists(profiles):
-        return None
-    from prefect.settings import PREFECT_API_URL
+    import tomllib
 
-    return PREFECT_API_URL.value() or None
+    home = os.path.expanduser(os.environ.get("PREFECT_HOME", "~/.prefect"))
+    path = os.path.expanduser(os.environ.get("PREFECT_PROFILES_PATH", os.path.join(home, "profiles.toml")))
+    try:
+        with open(path, "rb") as handle:
+            profiles = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active", "ephemeral")
+    return (profiles.get("profiles", {}).get(active) or {}).get("PREFECT_API_URL") or None
 
 
 @contextmanager

@@ -201,3 +201,17 @@ def test_telemetry_is_off_unless_the_user_turned_it_on(monkeypatch):
     monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "true")
     quiet_prefect()
     assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "true" and "DO_NOT_TRACK" not in os.environ
+
+
+def test_the_server_of_the_active_prefect_profile_counts_as_configured(tmp_path, monkeypatch):
+    from netsift.deployments.prefect_api import configured_api_url
+
+    monkeypatch.delenv("PREFECT_API_URL")
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    assert configured_api_url() is None
+    (tmp_path / "profiles.toml").write_text('active = "prod"\n[profiles.local]\n[profiles.prod]\n'
+                                            'PREFECT_API_URL = "http://prefect.internal:4200/api"\n')  # fmt: skip
+    assert configured_api_url() == "http://prefect.internal:4200/api"
+    monkeypatch.setenv("PREFECT_PROFILE", "local")
+    assert configured_api_url() is None
