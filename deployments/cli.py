@@ -33,6 +33,7 @@ def options(debug: bool = typer.Option(False, "--debug", envvar="NETSIFT_DEBUG",
     if debug:
         os.environ["NETSIFT_DEBUG"] = "1"
 
+
 DatabaseUrl = typer.Option(
     None,
     "--database-url",
