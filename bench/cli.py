@@ -5,7 +5,9 @@ server, against Prefect's own temporary server, measured in the same run.
 - `netsift cloudfront <one sample file>`: the flow reports to Prefect's API
   served inside the CLI process;
 - baseline: the same flow with Prefect's default when no PREFECT_API_URL is
-  set (what the CLI did before): a temporary server started as a subprocess.
+  set (what the CLI did before): a temporary server started as a subprocess;
+- for comparison, `netsift cloudfront` with PREFECT_API_URL naming a running
+  `prefect server start` (what production does).
 Each command runs `--repeat` times (median) on a fresh SQLite database, with
 one PREFECT_HOME warmed up first. Not a test: it prints numbers.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -51,6 +54,29 @@ def main() -> None:
     def database(name: str) -> dict:
         return {**env, "NETSIFT_DATABASE_URL": f"sqlite:///{work / name}.db"}
 
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server_env = {**env, "PREFECT_HOME": str(work / "server-home"), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-services", "--analytics-off"], env=server_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        measure(work, env, database, server_env, repeat)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def measure(work: Path, env: dict, database, server_env: dict, repeat: int) -> None:
+    import urllib.request
+
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(server_env["PREFECT_API_URL"] + "/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
     demo = database("demo")
     timed([NETSIFT, "cloudfront", str(SAMPLES)], demo)  # demo data, and PREFECT_HOME warmed up
     results: dict[str, list[float]] = {}
@@ -59,6 +85,8 @@ def main() -> None:
             ("netsift report (demo data)", [NETSIFT, "report"], demo),
             ("netsift status (demo data)", [NETSIFT, "status"], demo),
             ("netsift cloudfront <one file>", [NETSIFT, "cloudfront", str(SAMPLE)], database(f"new{round_}")),
+            ("netsift cloudfront <one file>, PREFECT_API_URL set", [NETSIFT, "cloudfront", str(SAMPLE)],
+             {**server_env, "NETSIFT_DATABASE_URL": f"sqlite:///{work / f'server{round_}'}.db"}),
             ("baseline: the same flow, Prefect's temporary server",
              [sys.executable, "-c", BASELINE, str(SAMPLE)], database(f"old{round_}")),
         ):  # fmt: skip
