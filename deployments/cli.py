@@ -1,27 +1,38 @@
 """`netsift`: the flows from a terminal, with exit codes scripts can trust.
 
-Exit codes: 0 all good; 1 some objects failed (the run is Failed in Prefect
-too); 2 bad usage.
+Exit codes: 0 all good; 1 a run failed (some objects failed; the run is
+Failed in Prefect too); 2 bad usage or configuration, told in one line
+(--debug or NETSIFT_DEBUG=1 for the traceback).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from contextlib import contextmanager
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from netsift.deployments.cli_output import console, error_line, plural, print_line, print_table
+from netsift.deployments.prefect_api import configured_api_url, database_tags, prefect_api, quiet_prefect
+from netsift.preflight import Mistake, check_database, check_port_free, check_source
 from netsift.settings import Settings
 
 # Help texts are plain text: `s3://bucket[/prefix]` is not Rich markup.
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None)
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None,
+                  pretty_exceptions_enable=False)  # fmt: skip
 db_app = typer.Typer(no_args_is_help=True, help="Schema management.", rich_markup_mode=None)
 app.add_typer(db_app, name="db")
-console = Console()
+
+
+@app.callback()
+def options(debug: bool = typer.Option(False, "--debug", envvar="NETSIFT_DEBUG",
+                                       help="Show tracebacks (also NETSIFT_DEBUG=1)")) -> None:  # fmt: skip
+    if debug:
+        os.environ["NETSIFT_DEBUG"] = "1"
+
 
 DatabaseUrl = typer.Option(
     None,
@@ -34,10 +45,24 @@ DatabaseUrl = typer.Option(
 
 def use_database(url: Optional[str]) -> str:
     """Hand the URL to the flows through the environment, never as a flow
-    parameter: Prefect stores and shows parameters, and URLs hold passwords."""
+    parameter: Prefect stores and shows parameters, and URLs hold passwords.
+    The database answers once, quickly, before anything else starts."""
     if url:
         os.environ["NETSIFT_DATABASE_URL"] = url
-    return Settings().database_url
+    url = Settings().database_url
+    check_database(url)
+    return url
+
+
+@contextmanager
+def flow_runs(url: str):
+    """Prefect's API for this command's runs (see prefect_api.py), each run
+    tagged with its database for `netsift status`."""
+    with prefect_api():
+        from prefect import tags
+
+        with tags(*database_tags(url)):
+            yield
 
 
 @db_app.command("upgrade")
@@ -48,7 +73,7 @@ def db_upgrade(database_url: Optional[str] = DatabaseUrl) -> None:
 
     url = use_database(database_url)
     upgrade(url)
-    console.print(f"schema up to date: {redacted(url)}")
+    print_line(f"schema up to date: {redacted(url)}")
 
 
 @app.command()
@@ -63,18 +88,21 @@ def cloudfront(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON"),
 ) -> None:
     """Ingest CloudFront standard access logs, each object exactly once."""
-    from netsift.flows.cloudfront_ingest import cloudfront_ingest
     from netsift.ingest.sources import Window
 
-    use_database(database_url)
     try:
         Window.of(distribution, since, until)
     except ValueError as error:
-        raise typer.BadParameter(f"--since/--until: {error}") from error
-    with progress_bar("cloudfront-ingest", enabled=not as_json):
-        state = cloudfront_ingest(
-            source=source, since=since, until=until, distribution=distribution, return_state=True
-        )
+        raise Mistake(f"--since/--until: {error}") from None
+    url = use_database(database_url)
+    check_source(source)
+    with flow_runs(url):
+        from netsift.flows.cloudfront_ingest import cloudfront_ingest
+
+        with progress_bar("cloudfront-ingest", enabled=not as_json):
+            state = cloudfront_ingest(
+                source=source, since=since, until=until, distribution=distribution, return_state=True
+            )
     finish(state, "cloudfront-ingest", as_json)
 
 
@@ -85,11 +113,13 @@ def pcap(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON"),
 ) -> None:
     """Dissect packet captures (pcap, pcapng, gzip) into Zeek-style tables."""
-    from netsift.flows.pcap_ingest import pcap_ingest
+    url = use_database(database_url)
+    check_source(source)
+    with flow_runs(url):
+        from netsift.flows.pcap_ingest import pcap_ingest
 
-    use_database(database_url)
-    with progress_bar("pcap-ingest", enabled=not as_json):
-        state = pcap_ingest(source=source, return_state=True)
+        with progress_bar("pcap-ingest", enabled=not as_json):
+            state = pcap_ingest(source=source, return_state=True)
     finish(state, "pcap-ingest", as_json)
 
 
@@ -122,14 +152,20 @@ def serve(
     database_url: Optional[str] = DatabaseUrl,
 ) -> None:
     """Serve every flow on its schedule from this one process: no work pool needed."""
+
+    if not cloudfront_source:
+        raise Mistake("give --cloudfront-source or set NETSIFT_CLOUDFRONT_SOURCE")
+    url = use_database(database_url)
+    for source in filter(None, (cloudfront_source, pcap_source)):
+        check_source(source)
     from prefect import serve as prefect_serve
 
     from netsift.deployments.serve import deployments
 
-    if not cloudfront_source:
-        raise typer.BadParameter("give --cloudfront-source or set NETSIFT_CLOUDFRONT_SOURCE")
-    use_database(database_url)
-    prefect_serve(*deployments(cloudfront_source, pcap_source))
+    served = deployments(cloudfront_source, pcap_source)
+    for deployment in served:  # runs tagged with their database, for `netsift status`
+        deployment.tags = [*(deployment.tags or []), *database_tags(url)]
+    prefect_serve(*served)
 
 
 @app.command()
@@ -149,8 +185,8 @@ def browse(
     try:
         check_binding(host, token)
     except AccessError as error:
-        console.print(f"[red]netsift browse:[/] {error}", highlight=False)
-        raise typer.Exit(2) from None
+        raise Mistake(f"browse: {error}") from None
+    check_port_free(host, port)
     upgrade(url)
     from netsift.console.app import create_app
 
@@ -158,7 +194,7 @@ def browse(
                       settings.browse_query_timeout_seconds)
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{port}/" + ("?token=<NETSIFT_BROWSE_TOKEN>" if token else "")
-    console.print(f"netsift console on {address} over {redacted(url)}", highlight=False, markup=False)
+    print_line(f"netsift console on {address} over {redacted(url)}")
     app_.run(host=host, port=port, debug=False)
 
 
@@ -172,32 +208,44 @@ def alerts(
     """Classify bots and probes, and raise or update alerts."""
     from datetime import datetime
 
-    from netsift.flows.detect import detect_flow
-
-    use_database(database_url)
     try:
         start = datetime.fromisoformat(since) if since else None
     except ValueError as error:
-        raise typer.BadParameter(f"--since: {error}") from error
-    state = detect_flow(since=start, rules_files=rules or None, return_state=True)
+        raise Mistake(f"--since: {error}; give an ISO datetime such as 2026-11-24T00:00") from None
+    check_rules(rules)
+    url = use_database(database_url)
+    with flow_runs(url):
+        from netsift.flows.detect import detect_flow
+
+        state = detect_flow(since=start, rules_files=rules or None, return_state=True)
     finish(state, "detect", as_json, print_alerts)
 
 
+def check_rules(paths: list[str]) -> None:
+    """Each --rules file exists and loads (a bad rule is named with its reason)."""
+    from netsift.detection.ruleset import RuleError, load_rules
+
+    for path in paths:
+        if not os.path.isfile(path):
+            raise Mistake(f"rules file {path} does not exist: give --rules the path of a YAML rules file")
+    try:
+        load_rules(paths)
+    except RuleError as error:
+        raise Mistake(f"--rules: {error}") from None
+
+
 def print_alerts(outcome: dict, _flow_name: str) -> None:
-    table = Table(title=f"alerts: {outcome['new']} new, {outcome['updated']} updated")
-    for column in ("state", "rule", "severity", "source", "client_ip", "hits", "paths", "statuses"):
-        table.add_column(column, overflow="fold")
-    for a in outcome["alerts"]:
-        table.add_row(a["state"], a["rule"], a["severity"], a["source"], a["client_ip"],
-                      str(a["hits"]), str(a["distinct_paths"]), a["status_codes"])  # fmt: skip
-    console.print(table, markup=False)
+    print_table(f"alerts: {outcome['new']} new, {outcome['updated']} updated",
+                ("state", "rule", "severity", "source", "client_ip", "hits", "paths", "statuses"),
+                [(a["state"], a["rule"], a["severity"], a["source"], a["client_ip"], a["hits"],
+                  a["distinct_paths"], a["status_codes"]) for a in outcome["alerts"]])  # fmt: skip
 
 
 def finish(state, flow_name: str, as_json: bool, printer=None) -> None:
     """Print a run's outcome (JSON for scripts) and exit with its code."""
     summary = state.result(raise_on_failure=False)
     if not isinstance(summary, dict):
-        console.print(f"[red]{flow_name} crashed:[/red] {summary}")
+        error_line(f"{flow_name} crashed: {type(summary).__name__}: {summary}")
         raise typer.Exit(1)
     if as_json:
         print(json.dumps(summary, default=str))
@@ -207,71 +255,67 @@ def finish(state, flow_name: str, as_json: bool, printer=None) -> None:
 
 
 def print_ingest(summary: dict, flow_name: str) -> None:
-    table = Table(title=flow_name)
-    for column in ("object", "status", "rows", "rejected", "error"):
-        table.add_column(column, overflow="fold")
-    for r in summary["results"]:
-        style = {"failed": "red", "skipped": "dim"}.get(r["status"], "")
-        table.add_row(
-            r["uri"], r["status"], str(r["rows_loaded"]), str(r["rows_rejected"]),
-            r.get("error") or "", style=style,
-        )  # fmt: skip
-    console.print(table, markup=False)
-    counts = {k: v for k, v in summary.items() if k != "results"}
-    console.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+    results = summary["results"]
+    print_table(flow_name, ("object", "status", "rows", "rejected", "error"),
+                [(r["uri"], r["status"], r["rows_loaded"], r["rows_rejected"], r.get("error")) for r in results],
+                [{"failed": "red", "skipped": "dim"}.get(r["status"], "") for r in results])  # fmt: skip
+    print_line(counts_line(summary))
+
+
+def counts_line(summary: dict) -> str:
+    """`1 object: 1 loaded, 0 skipped, 0 partial, 0 failed; 2 rows loaded, 0 rejected`."""
+    line = (f"{plural(summary['objects'], 'object')}: {summary['loaded']} loaded, {summary['skipped']} skipped, "
+            f"{summary['partial']} partial, {summary['failed']} failed; "
+            f"{plural(summary['rows_loaded'], 'row')} loaded, {summary['rows_rejected']} rejected")  # fmt: skip
+    per_table = [f"{plural(v, 'row')} in {k.removeprefix('rows_')}" for k, v in summary.items()
+                 if k.startswith("rows_") and k not in ("rows_loaded", "rows_rejected")]  # fmt: skip
+    return line + (" (" + ", ".join(per_table) + ")" if per_table else "")
 
 
 @app.command()
 def status(
     database_url: Optional[str] = DatabaseUrl,
     as_json: bool = typer.Option(False, "--json", help="Print the status as JSON"),
-    runs: bool = typer.Option(True, help="Also list the last flow runs Prefect knows"),
+    runs: bool = typer.Option(True, help="Also list this database's last runs from the Prefect server (PREFECT_API_URL)"),
 ) -> None:
     """Feeds at a glance: objects per state, newest traffic per distribution and
     capture folder (stale ones flagged), and the last runs."""
+    from netsift.analyst.status import database_tag, feed_status, recent_runs
     from netsift.db import engine_for, upgrade
-    from netsift.analyst.status import feed_status, recent_runs
 
     url = use_database(database_url)
     upgrade(url)
     result = feed_status(engine_for(url))
-    if runs:
+    if runs and not configured_api_url():
+        result["runs_error"] = "no Prefect server configured: set PREFECT_API_URL to list this database's runs"
+    elif runs:
         try:
-            result["runs"] = recent_runs()
-        except Exception as error:  # no Prefect server reachable: the feeds still tell
-            result["runs_error"] = f"{type(error).__name__}: {error}"
+            result["runs"] = recent_runs(database_tag(url))
+        except Exception as error:  # the server is down: the feeds still tell
+            result["runs_error"] = f"Prefect server {configured_api_url()}: {type(error).__name__}: {error}"
     if as_json:
         print(json.dumps(result, default=str))
         raise typer.Exit(0)
     for title, rows in (("Objects", result["objects"]), ("CloudFront distributions", result["distributions"]),
-                        ("Capture folders", result["capture_folders"]), ("Last runs", result.get("runs", []))):  # fmt: skip
-        table = Table(title=title)
-        if rows:
-            for column in rows[0]:
-                table.add_column(column, overflow="fold")
-            for row in rows:
-                style = "red" if row.get("stale") or row.get("state") in ("Failed", "Crashed") else ""
-                table.add_row(*("" if v is None else str(v) for v in row.values()), style=style)
-        console.print(table, markup=False)
+                        ("Capture folders", result["capture_folders"]), ("Last runs", result.get("runs"))):  # fmt: skip
+        if rows is None:
+            continue
+        print_table(title, list(rows[0]) if rows else [], [list(r.values()) for r in rows],
+                    ["red" if r.get("stale") or r.get("state") in ("Failed", "Crashed") else "" for r in rows])  # fmt: skip
     if "runs_error" in result:
-        console.print(f"runs: {result['runs_error']}", markup=False)
+        print_line(f"runs: {result['runs_error']}")
 
 
 @app.command()
 def report(database_url: Optional[str] = DatabaseUrl) -> None:
     """What the database holds: requests per distribution, top clients, paths, statuses."""
-    from netsift.db import engine_for, upgrade
     from netsift.analyst.report import overview
+    from netsift.db import engine_for, upgrade
 
     url = use_database(database_url)
     upgrade(url)
     for title, columns, rows in overview(engine_for(url)):
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(table, markup=False)
+        print_table(title, columns, rows)
 
 
 @app.command()
@@ -322,7 +366,23 @@ def findings(database_url: Optional[str] = DatabaseUrl) -> None:
 
 
 def main() -> None:
-    app()
+    """Every mistake one line on stderr and exit code 2; an unexpected error
+    one line and exit code 1; tracebacks only with --debug or NETSIFT_DEBUG=1."""
+    quiet_prefect()
+    debug = os.environ.get("NETSIFT_DEBUG", "").lower() in ("1", "true", "yes") or "--debug" in sys.argv[1:]
+    try:
+        app()
+    except Mistake as mistake:
+        if debug:
+            raise
+        error_line(str(mistake))
+        sys.exit(2)
+    except Exception as error:
+        if debug:
+            raise
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        error_line(f"{type(error).__name__}: {first} (--debug shows the traceback)")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

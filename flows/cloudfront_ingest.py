@@ -18,14 +18,20 @@ from netsift.tasks.fanout import load_each, report, task_runner_for
 
 
 def run_name() -> str:
-    """`cloudfront s3://logs/cf 2026-11-01..2026-11-02 E2ABC`: what the run is about."""
-    params = flow_run.parameters
-    since = params.get("since") or (
-        f"-{params['lookback_hours']}h" if params.get("lookback_hours") else "…"
-    )
-    span = f"{since}..{params.get('until') or '…'}"
-    distribution = params.get("distribution") or "all distributions"
-    return f"cloudfront {params['source']} {span} {distribution}"
+    """What the run is about: `cloudfront s3://logs/cf 2026-11-01..2026-11-02 E2ABC`,
+    `cloudfront ./logs` (everything), `cloudfront s3://logs/cf last 26h`."""
+    return window_name(flow_run.parameters)
+
+
+def window_name(params: dict) -> str:
+    since, until = params.get("since"), params.get("until")
+    if since or until:
+        span = f"{since}..{until}" if since and until else (f"since {since}" if since else f"until {until}")
+    elif params.get("lookback_hours"):
+        span = f"last {params['lookback_hours']}h"
+    else:
+        span = ""
+    return " ".join(part for part in ("cloudfront", params["source"], span, params.get("distribution")) if part)
 
 
 @flow(

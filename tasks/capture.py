@@ -20,7 +20,7 @@ def list_captures(source: str) -> list[SourceObject]:
     listed = list_objects(source, Window.of())
     objects = [obj for obj in listed if not is_documentation(obj.name)]
     logger = get_run_logger()
-    logger.info("%d objects under %s", len(objects), source)
+    logger.info("%d object%s under %s", len(objects), "" if len(objects) == 1 else "s", source)
     if len(objects) < len(listed):
         logger.info("%d notes and logs beside them skipped by name", len(listed) - len(objects))
     return objects

@@ -21,7 +21,7 @@ def list_cloudfront_objects(
 ) -> list[SourceObject]:
     window = Window.of(distribution, since, until)
     objects = list_objects(source, window)
-    get_run_logger().info("%d objects under %s", len(objects), source)
+    get_run_logger().info("%d object%s under %s", len(objects), "" if len(objects) == 1 else "s", source)
     return objects
 
 

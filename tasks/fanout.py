@@ -59,7 +59,8 @@ def run_load(loader, obj):
     if result.status == "failed":
         logger.error("%s failed: %s", obj.uri, result.error)
     else:
-        details = result.rows_by_table or f"{result.rows_loaded} rows, {result.rows_rejected} rejected"
+        details = result.rows_by_table or (
+            f"{result.rows_loaded} row{'' if result.rows_loaded == 1 else 's'}, {result.rows_rejected} rejected")
         logger.info("%s %s: %s", obj.uri, result.status, details)
     return result
 
@@ -129,4 +130,5 @@ def report(flow_name: str, source: str, results: list[dict], extra: dict | None 
             f"see the {flow_name}-objects artifact and source_objects.error",
             data=summary,
         )
-    return Completed(message=f"{summary['rows_loaded']} rows loaded", data=summary)
+    rows = summary["rows_loaded"]
+    return Completed(message=f"{rows} row{'' if rows == 1 else 's'} loaded", data=summary)

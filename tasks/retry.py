@@ -15,13 +15,21 @@ _PERMANENT_S3_CODES = {
 }
 
 
+# Mistakes in the configuration: asking again does not make them pass.
+_PERMANENT_DATABASE_MESSAGES = ("does not exist", "authentication failed", "no password supplied")
+
+
 def is_transient(error: BaseException) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
     from sqlalchemy.exc import DBAPIError
 
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code") not in _PERMANENT_S3_CODES
+    if isinstance(error, (NoCredentialsError, NoRegionError)):
+        return False
     if isinstance(error, DBAPIError):
+        if any(message in str(error.orig) for message in _PERMANENT_DATABASE_MESSAGES):
+            return False
         return bool(error.connection_invalidated) or error.__class__.__name__ == "OperationalError"
     return isinstance(error, (BotoCoreError, ConnectionError, TimeoutError))
 

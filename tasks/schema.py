@@ -7,9 +7,11 @@ from prefect.cache_policies import NO_CACHE
 
 from netsift.db import upgrade
 from netsift.settings import Settings, redacted
+from netsift.tasks.retry import retry_if_transient
 
 
-@task(name="upgrade-schema", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="upgrade-schema", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_if_transient)  # a missing database is not retried
 def upgrade_schema() -> None:
     url = Settings().database_url
     get_run_logger().info("schema up to date on %s", redacted(url))

@@ -15,7 +15,7 @@ PACKAGE_DIRS = {"netsift.flows": ROOT / "flows", "netsift.tasks": ROOT / "tasks"
 # Library layers, lowest first: a module imports from its own package or a lower layer.
 LIBRARY_LAYERS = [
     {"netsift", "netsift.settings", "netsift.db", "netsift.schema", "netsift.escape"},
-    {"netsift.ingest"},
+    {"netsift.ingest", "netsift.preflight"},
     {"netsift.cloudfront", "netsift.capture"},
     {"netsift.detection"},
     {"netsift.analyst"},

@@ -49,7 +49,7 @@ def test_failed_object_fails_the_run_and_shows_escaped_in_the_ui(prefect_server,
     assert (summary["loaded"], summary["failed"], summary["rows_loaded"]) == (4, 2, 112)  # mapbox plain and .gz: one content
 
     artifacts, run = artifacts_of(state.state_details.flow_run_id)
-    assert run.name.startswith(f"cloudfront {tmp_path / 'logs'} …..… all distributions")
+    assert run.name == f"cloudfront {tmp_path / 'logs'}"
     table = artifacts["cloudfront-ingest-objects"]
     cells = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert [c["status"] for c in cells] == ["failed", "failed"] + ["loaded"] * 4 + ["skipped"]
@@ -196,9 +196,13 @@ def test_detect_flow_emits_events_and_escapes_its_artifact(prefect_server, pg, t
 
 
 def test_cli_status_shows_feeds_and_runs(prefect_server, pg):
+    from prefect import tags
+
+    from netsift.analyst.status import database_tag
     from netsift.flows.cloudfront_ingest import cloudfront_ingest
 
-    assert cloudfront_ingest(source=str(SAMPLES), return_state=True).is_completed()
+    with tags(database_tag(pg)):  # as the CLI tags its runs
+        assert cloudfront_ingest(source=str(SAMPLES), return_state=True).is_completed()
     shown = run_cli("status", "--database-url", pg, "--json")
     assert shown.returncode == 0, shown.stderr[-2000:]
     status = json.loads(shown.stdout.strip().splitlines()[-1])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, text
 
-from netsift.db import utc_datetime
+from netsift.db import normalized_url, utc_datetime
+from netsift.settings import redacted
 
 STALE_AFTER = timedelta(hours=3)  # CloudFront delivers within the hour, sometimes later
 
@@ -20,6 +23,8 @@ def feed_status(engine: Engine, now: datetime | None = None) -> dict:
         objects = [dict(r._mapping) for r in conn.execute(text(
             "SELECT kind, status, COUNT(*) AS objects, SUM(rows_loaded) AS rows_loaded, "
             "MAX(updated_at) AS last_change FROM source_objects GROUP BY kind, status ORDER BY kind, status"))]
+        for row in objects:  # PostgreSQL sums bigints as numeric: numbers stay numbers in --json
+            row["rows_loaded"] = None if row["rows_loaded"] is None else int(row["rows_loaded"])
         distributions = [dict(r._mapping) for r in conn.execute(text(
             "SELECT COALESCE(r.distribution_id, '(unnamed)') AS distribution, MAX(r.ts) AS newest_request, "
             "MAX(o.loaded_at) AS last_loaded, COUNT(DISTINCT o.id) AS objects "
@@ -44,12 +49,29 @@ def feed_status(engine: Engine, now: datetime | None = None) -> dict:
     return {"objects": objects, "distributions": distributions, "capture_folders": sorted(folders.values(), key=lambda f: f["folder"])}
 
 
-def recent_runs(limit: int = 10) -> list[dict]:
-    """The last flow runs Prefect knows (its server, or the local ephemeral one)."""
+def database_tag(url: str) -> str:
+    """A flow-run tag naming a database without revealing it: a hash of the
+    URL with its password hidden, so `status` lists the runs of this database only."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(normalized_url(url))
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            parsed = parsed.set(database=os.path.abspath(parsed.database))  # one file, any cwd
+        shown = redacted(parsed.render_as_string(hide_password=False))
+    except Exception:  # an unparsable URL still gets a stable tag, still hashed
+        shown = url
+    return "netsift-db:" + hashlib.sha256(shown.encode()).hexdigest()[:12]
+
+
+def recent_runs(tag: str, limit: int = 10) -> list[dict]:
+    """The last flow runs that Prefect's configured server holds for one database tag."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
     from prefect.client.schemas.sorting import FlowRunSort
 
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=limit)
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])),
+                                     sort=FlowRunSort.START_TIME_DESC, limit=limit)  # fmt: skip
     return [{"name": run.name, "state": run.state_name, "start": run.start_time,
              "message": (run.state.message if run.state else None)} for run in runs]  # fmt: skip
