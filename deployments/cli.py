@@ -325,24 +325,25 @@ def prune(
     as_json: bool = typer.Option(False, "--json", help="Print rows removed per table as JSON"),
 ) -> None:
     """Remove requests, capture rows, rejected lines and alerts older than an age; the ledger stays."""
-    from netsift.flows.prune import prune_flow
     from netsift.retention import cutoff_of
 
     try:
         cutoff_of(older_than)
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--older-than") from None
-    use_database(database_url)
-    state = prune_flow(older_than=older_than, return_state=True)
+        raise Mistake(f"--older-than: {error}") from None
+    url = use_database(database_url)
+    with flow_runs(url):
+        from netsift.flows.prune import prune_flow
+
+        state = prune_flow(older_than=older_than, return_state=True)
     removed = state.result(raise_on_failure=False)
     if not isinstance(removed, dict):
-        console.print(f"prune failed: {removed}", markup=False)
+        error_line(f"prune failed: {removed}")
         raise typer.Exit(1)
     if as_json:
         print(json.dumps(removed))
     else:
-        console.print(", ".join(f"{table}: {count:,}" for table, count in removed.items()), markup=False)
-    raise typer.Exit(0)
+        print_line(", ".join(f"{table}: {count:,}" for table, count in removed.items()))
 
 
 @app.command()
@@ -353,16 +354,9 @@ def findings(database_url: Optional[str] = DatabaseUrl) -> None:
 
     url = use_database(database_url)
     upgrade(url)
-    console.print("What we found", style="bold")
+    print_line("What we found")
     for title, columns, rows in what_we_found(engine_for(url)):
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        if not rows:
-            table.add_row(*(["none"] + [""] * (len(columns) - 1)))
-        console.print(table, markup=False)
+        print_table(title, columns, rows or [["none"] + [""] * (len(columns) - 1)])
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from typing import Iterable, Sequence
 from rich.console import Console
 from rich.table import Table
 
+from netsift.escape import visible_text
+
 console = Console()
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -26,10 +28,12 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
 
 def cell(value: object) -> str:
     """A value on one line: None as nothing, control characters (an
-    attacker's ANSI escapes, tabs, newlines) as visible escapes."""
+    attacker's ANSI escapes, tabs, newlines) as visible escapes, bidi
+    overrides and other invisible characters as <U+XXXX>."""
     if value is None:
         return ""
-    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(value))
+    escaped = _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(value))
+    return visible_text(escaped)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence], styles: Sequence[str] | None = None) -> None:

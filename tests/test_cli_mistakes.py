@@ -165,3 +165,8 @@ def test_preflight_refuses_databases_netsift_cannot_use(url):
     with pytest.raises(Mistake) as refused:
         check_database_url(url)
     assert "\n" not in str(refused.value)
+
+
+def test_a_retention_age_that_is_not_one(tmp_path):
+    one_line_mistake(run_cli("prune", "--older-than", "3w", "--database-url", f"sqlite:///{tmp_path / 'n.db'}"),
+                     "--older-than", "90d")  # fmt: skip

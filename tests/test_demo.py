@@ -47,3 +47,21 @@ def test_the_demo_finds_the_scanner_the_prober_and_the_executable(db):
     executables = found["Executables carried over HTTP"][1]
     assert DRIVE_BY_EXE in {row[-1] for row in executables}
     assert any("focondteavrt.ru" in (row[0] or "") for row in executables)
+
+
+def test_netsift_findings_prints_what_we_found_in_a_pipe(sqlite_db):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    engine, settings = engine_for(sqlite_db), Settings(database_url=sqlite_db)
+    for obj in list_local(DEMO, Window.of()):
+        load_object(engine, obj, settings)
+    detect(engine, load_rules())
+    shown = subprocess.run([str(Path(sys.executable).parent / "netsift"), "findings", "--database-url", sqlite_db],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "What we found" and "# Alerts" in lines
+    assert any(line.split("\t")[:4] == ["medium", "wordpress-probe", "cloudfront", SCANNER] for line in lines)
+    assert "# Executables carried over HTTP" in lines
