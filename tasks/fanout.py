@@ -34,6 +34,7 @@ from netsift.ingest.sources import SourceObject, s3_client
 from netsift.settings import Settings
 from netsift.analyst.run_summary import ingest_summary, ingest_table, summary_markdown
 from netsift.tasks.retry import (
+    DATABASE,
     breaker_for,
     endpoint_of,
     forget_breaker,
@@ -162,10 +163,10 @@ def load_one(loader, kind: str, parser_version: str, engine, obj: SourceObject, 
     reason outside the object's content is recorded in `source_objects` too,
     when the database can take it."""
     breaker = breaker_for(run_key, settings.outage_after_failures)
-    delay = settings.retry_delay_seconds
+    delay, endpoint = settings.retry_delay_seconds, ""
     for attempt in range(settings.object_retries + 1):
         if breaker.tripped:
-            reason = NOT_TRIED + breaker.reason
+            reason, endpoint = NOT_TRIED + breaker.reason, breaker.endpoint
             break
         try:
             with write_slot(settings.write_slots):
@@ -184,10 +185,11 @@ def load_one(loader, kind: str, parser_version: str, engine, obj: SourceObject, 
             if attempt < settings.object_retries:
                 time.sleep(delay)
                 delay *= 2
-    try:
-        ledger.record_failure(engine, obj, kind=kind, parser_version=parser_version, reason=reason)
-    except Exception:  # the database is the outage: the run's artifact and state still say it
-        pass
+    if not endpoint.startswith(DATABASE):  # else the database is the outage: the artifact and state say it
+        try:
+            ledger.record_failure(engine, obj, kind=kind, parser_version=parser_version, reason=reason)
+        except Exception as error:
+            get_run_logger().warning("%s: could not record its failure: %s", obj.uri, error)
     return ObjectResult(obj.uri, ledger.FAILED, error=reason)
 
 

@@ -68,6 +68,9 @@ def is_connection_failure(error: BaseException) -> bool:
     return isinstance(error, (ConnectionRefusedError, ConnectionResetError))
 
 
+DATABASE = "the database at"
+
+
 def endpoint_of(error: BaseException, database_url: str, s3_client=None) -> str:
     """Which service an error came from, named for the operator: S3's
     endpoint, or the database URL with its password hidden."""
@@ -77,7 +80,7 @@ def endpoint_of(error: BaseException, database_url: str, s3_client=None) -> str:
 
     if isinstance(error, (BotoCoreError, ClientError)):
         return f"S3 at {s3_client.meta.endpoint_url}" if s3_client is not None else "S3"
-    return f"the database at {redacted(database_url)}"
+    return f"{DATABASE} {redacted(database_url)}"
 
 
 class Breaker:
@@ -90,6 +93,7 @@ class Breaker:
         self.limit = limit
         self.failures = 0
         self.reason: str | None = None
+        self.endpoint = ""
         self._lock = threading.Lock()
 
     @property
@@ -105,6 +109,7 @@ class Breaker:
         with self._lock:
             self.failures += 1
             if self.failures >= self.limit and self.reason is None:
+                self.endpoint = endpoint
                 self.reason = (f"{endpoint} unreachable ({self.failures} connection failures in a row; "
                                f"last: {type(error).__name__}: {error})")  # fmt: skip
             return self.reason is not None

@@ -206,3 +206,47 @@ def test_an_unreachable_database_fails_the_run_naming_it(prefect_server, tmp_pat
     assert state.is_failed()
     assert f'"127.0.0.1", port {port} failed' in state.message
     assert "secret" not in state.message
+
+
+def test_batches_cap_count_and_bytes_and_keep_every_worker_busy():
+    from netsift.tasks.fanout import batches
+
+    small = [SourceObject(f"s3://b/{i}", 10) for i in range(1000)]
+    assert [len(b) for b in batches(small, 50, 10**9, min_batches=8)] == [50] * 20
+    assert [len(b) for b in batches(small[:10], 50, 10**9, min_batches=8)] == [2] * 5
+    mixed = [SourceObject("s3://b/a", 10), SourceObject("s3://b/huge", 500), SourceObject("s3://b/c", 10)]
+    assert [[o.name for o in b] for b in batches(mixed, 50, 100, min_batches=1)] == [["a"], ["huge"], ["c"]]
+    assert batches([], 50, 100, min_batches=8) == []
+
+
+def test_connection_failures_are_told_from_other_errors():
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+    from sqlalchemy.exc import OperationalError
+
+    from netsift.tasks.retry import is_connection_failure
+
+    class Refused(Exception):  # psycopg's own: no SQLSTATE when it never connected
+        __module__ = "psycopg"
+        sqlstate = None
+
+    class Deadlock(Exception):
+        __module__ = "psycopg.errors"
+        sqlstate = "40P01"
+
+    assert is_connection_failure(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
+    assert is_connection_failure(ConnectTimeoutError(endpoint_url="http://10.0.0.1"))
+    assert is_connection_failure(OperationalError("connect", {}, Refused("connection refused")))
+    assert not is_connection_failure(OperationalError("UPDATE", {}, Deadlock("deadlock detected")))
+    assert not is_connection_failure(ClientError({"Error": {"Code": "SlowDown"}}, "GetObject"))
+    assert not is_connection_failure(ValueError("bad data"))
+
+
+def test_the_breaker_trips_on_failures_in_a_row_only():
+    from netsift.tasks.retry import Breaker
+
+    breaker, error = Breaker(3), ConnectionRefusedError("refused")
+    assert not breaker.failed("S3 at http://x", error) and not breaker.failed("S3 at http://x", error)
+    breaker.succeeded()  # one object got through: not an outage
+    assert not breaker.failed("S3 at http://x", error) and not breaker.failed("S3 at http://x", error)
+    assert breaker.failed("S3 at http://x", error) and breaker.tripped
+    assert breaker.reason.startswith("S3 at http://x unreachable (3 connection failures in a row")
