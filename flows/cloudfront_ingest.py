@@ -1,7 +1,8 @@
 """Flow `cloudfront-ingest`: CloudFront standard access logs into the database.
 
-Only orchestration lives here: list, load each object (fanned out on the task
-runner), report. The tasks are in tasks/, the work they wrap in the netsift library.
+Only orchestration lives here: list, load the objects not loaded yet (in
+batches fanned out on the task runner), report. The tasks are in tasks/, the
+work they wrap in the netsift library.
 """
 
 from __future__ import annotations
