@@ -10,7 +10,7 @@ DEMO_CAPTURES := tests/data/pcap
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup system demo test test-fast bench bench-cloudfront bench-pcap bench-detect bench-console bench-cli quality db-upgrade clean browse
+.PHONY: setup system demo test test-fast bench bench-cloudfront bench-objects bench-pcap bench-detect bench-console bench-cli quality db-upgrade clean browse
 
 setup: system $(STAMP)
 
@@ -54,10 +54,13 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not postgres and not prefect and not moto and not browser and not packaging"
 
-bench: bench-cloudfront bench-pcap bench-detect bench-console
+bench: bench-cloudfront bench-objects bench-pcap bench-detect bench-console
 
 bench-cloudfront: setup
 	$(BIN)/python -m bench.cloudfront
+
+bench-objects: setup
+	$(BIN)/python -m bench.objects
 
 bench-pcap: setup
 	$(BIN)/python -m bench.pcap

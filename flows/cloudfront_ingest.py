@@ -1,7 +1,8 @@
 """Flow `cloudfront-ingest`: CloudFront standard access logs into the database.
 
-Only orchestration lives here: list, load each object (fanned out on the task
-runner), report. The tasks are in tasks/, the work they wrap in the netsift library.
+Only orchestration lives here: list, load the objects not loaded yet (in
+batches fanned out on the task runner), report. The tasks are in tasks/, the
+work they wrap in the netsift library.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from prefect import flow
 from prefect.runtime import flow_run
 
-from netsift.tasks.cloudfront import list_cloudfront_objects, load_cloudfront_object
+from netsift.tasks.cloudfront import list_cloudfront_objects, load_cloudfront_batch
 from netsift.tasks.schema import upgrade_schema
 from netsift.settings import Settings
 from netsift.tasks.fanout import load_each, report, task_runner_for
@@ -59,5 +60,5 @@ def cloudfront_ingest(
         since = datetime.now(timezone.utc) - timedelta(hours=lookback_hours)
     upgrade_schema()
     objects = list_cloudfront_objects(source, distribution, since, until)
-    results = load_each(load_cloudfront_object, objects)
+    results = load_each(load_cloudfront_batch, objects)
     return report("cloudfront-ingest", source, results)

@@ -11,7 +11,7 @@ from prefect import flow
 from netsift.tasks.schema import upgrade_schema
 from netsift.settings import Settings
 from netsift.tasks.fanout import load_each, report, task_runner_for
-from netsift.tasks.capture import list_captures, load_capture_task
+from netsift.tasks.capture import list_captures, load_capture_batch
 
 
 @flow(
@@ -27,7 +27,7 @@ def pcap_ingest(source: str):
     """
     upgrade_schema()
     captures = list_captures(source)
-    results = load_each(load_capture_task, captures)
+    results = load_each(load_capture_batch, captures)
     per_table: dict[str, int] = {}
     for result in results:
         for table, count in (result.get("rows_by_table") or {}).items():

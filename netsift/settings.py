@@ -56,7 +56,34 @@ class Settings(BaseSettings):
     )
     write_limit: str = Field(
         "netsift-database-writes",
-        description="Prefect global concurrency limit every object load holds a slot of.",
+        description="Prefect global concurrency limit each batch of loads holds a slot of, when it exists.",
+    )
+    write_slots: int = Field(
+        4, gt=0, description="Objects one process writes at once (a local semaphore, per object)."
+    )
+    batch_objects: int = Field(
+        50, gt=0, description="Most objects one load task takes in turn (small objects share a task run)."
+    )
+    batch_bytes: int = Field(
+        64 * 1024**2, gt=0, description="Most stored bytes one load task takes; a larger object goes alone."
+    )
+    progress_interval_seconds: float = Field(
+        1.0, ge=0, description="Least time between two progress updates (artifact and CLI bar)."
+    )
+    object_retries: int = Field(
+        3, ge=0, description="Retries of one object's transient errors (network, database), with backoff."
+    )
+    retry_delay_seconds: float = Field(
+        2.0, ge=0, description="First delay before retrying an object; doubled at each retry."
+    )
+    outage_after_failures: int = Field(
+        3, gt=0, description="Connection failures in a row after which a run stops trying objects."
+    )
+    s3_max_attempts: int = Field(
+        3, gt=0, description="botocore's attempts per S3 request (standard retry mode)."
+    )
+    s3_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long one attempt to connect to S3 may take."
     )
     cloudfront_cron: str = Field(
         "10 * * * *", description="`netsift serve`: when CloudFront logs are pulled (cron, UTC)."

@@ -4,9 +4,10 @@ sources.py and capture_load.py."""
 from __future__ import annotations
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
-from netsift.capture.load import is_documentation, load_capture
-from netsift.tasks.fanout import run_load
+from netsift.capture.load import KIND, PARSER_VERSION, is_documentation, load_capture
+from netsift.tasks.fanout import batch_run_name, run_batch
 from netsift.ingest.ledger import ObjectResult
 from netsift.tasks.retry import io_task_options
 from netsift.ingest.sources import SourceObject, Window, list_objects
@@ -26,10 +27,10 @@ def list_captures(source: str) -> list[SourceObject]:
     return objects
 
 
-@task(
-    name="load-capture",
-    task_run_name="dissect {obj.name}",
-    **io_task_options(),
-)
-def load_capture_task(obj: SourceObject) -> ObjectResult:
-    return run_load(load_capture, obj)
+@task(name="load-captures", task_run_name=batch_run_name, cache_policy=NO_CACHE)
+def load_capture_batch(
+    objects: list[SourceObject], write_limit: str | None, run_key: str
+) -> list[ObjectResult]:
+    """Captures in turn (large ones alone: batches are capped in bytes),
+    each loaded exactly once in its own transaction."""
+    return run_batch(load_capture, KIND, PARSER_VERSION, objects, write_limit, run_key)

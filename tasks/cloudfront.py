@@ -1,13 +1,15 @@
 """Prefect tasks for CloudFront ingestion: thin wrappers adding retries,
-names and logging to the pure functions in sources.py and cloudfront_load.py.
+names and logging to the library (netsift/ingest/sources.py, netsift/cloudfront/load.py).
 """
 
 from __future__ import annotations
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
-from netsift.cloudfront.load import ObjectResult, load_object
-from netsift.tasks.fanout import run_load
+from netsift.cloudfront.load import KIND, ObjectResult, load_object
+from netsift.cloudfront.parse import PARSER_VERSION
+from netsift.tasks.fanout import batch_run_name, run_batch
 from netsift.tasks.retry import io_task_options
 from netsift.ingest.sources import SourceObject, Window, list_objects
 
@@ -25,10 +27,10 @@ def list_cloudfront_objects(
     return objects
 
 
-@task(
-    name="load-cloudfront-object",
-    task_run_name="load {obj.name}",
-    **io_task_options(),
-)
-def load_cloudfront_object(obj: SourceObject) -> ObjectResult:
-    return run_load(load_object, obj)
+@task(name="load-cloudfront-objects", task_run_name=batch_run_name, cache_policy=NO_CACHE)
+def load_cloudfront_batch(
+    objects: list[SourceObject], write_limit: str | None, run_key: str
+) -> list[ObjectResult]:
+    """A batch of objects, each loaded exactly once in its own transaction;
+    retries are per object (tasks/retry.py), not of the whole batch."""
+    return run_batch(load_object, KIND, PARSER_VERSION, objects, write_limit, run_key)

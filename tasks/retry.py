@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 _PERMANENT_S3_CODES = {
     "NoSuchKey",
     "NoSuchBucket",
@@ -55,3 +57,82 @@ def io_task_options() -> dict:
         "retry_delay_seconds": exponential_backoff(backoff_factor=2),
         "retry_condition_fn": retry_if_transient,
     }
+
+
+def is_connection_failure(error: BaseException) -> bool:
+    """S3 or the database could not be reached at all (refused, timed out,
+    dropped): the sign of an outage, as opposed to one request going wrong."""
+    from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)):
+        return True
+    if isinstance(error, DBAPIError):
+        # psycopg's failures to connect carry no SQLSTATE; a deadlock (40P01)
+        # is an OperationalError too, but the server answered.
+        driver = type(error.orig).__module__.split(".")[0]
+        no_sqlstate = isinstance(error, OperationalError) and getattr(error.orig, "sqlstate", "") is None
+        return bool(error.connection_invalidated) or (driver == "psycopg" and no_sqlstate)
+    return isinstance(error, (ConnectionRefusedError, ConnectionResetError))
+
+
+DATABASE = "the database at"
+
+
+def endpoint_of(error: BaseException, database_url: str, s3_client=None) -> str:
+    """Which service an error came from, named for the operator: S3's
+    endpoint, or the database URL with its password hidden."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from netsift.settings import redacted
+
+    if isinstance(error, (BotoCoreError, ClientError)):
+        return f"S3 at {s3_client.meta.endpoint_url}" if s3_client is not None else "S3"
+    return f"{DATABASE} {redacted(database_url)}"
+
+
+class Breaker:
+    """Counts connection failures in a row across a run's loads in this
+    process; once `limit` is reached the run stops trying objects, so an
+    outage fails the run within a minute instead of spending every
+    object's retries in turn. Any success resets the count."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.failures = 0
+        self.reason: str | None = None
+        self.endpoint = ""
+        self._lock = threading.Lock()
+
+    @property
+    def tripped(self) -> bool:
+        return self.reason is not None
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.failures = 0
+
+    def failed(self, endpoint: str, error: BaseException) -> bool:
+        """Count one connection failure; True once the run should stop."""
+        with self._lock:
+            self.failures += 1
+            if self.failures >= self.limit and self.reason is None:
+                self.endpoint = endpoint
+                self.reason = (f"{endpoint} unreachable ({self.failures} connection failures in a row; "
+                               f"last: {type(error).__name__}: {error})")  # fmt: skip
+            return self.reason is not None
+
+
+_breakers: dict[str, Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(run_key: str, limit: int) -> Breaker:
+    """The run's breaker in this process (tasks of one run share it)."""
+    with _breakers_lock:
+        return _breakers.setdefault(run_key, Breaker(limit))
+
+
+def forget_breaker(run_key: str) -> Breaker | None:
+    with _breakers_lock:
+        return _breakers.pop(run_key, None)

@@ -51,3 +51,11 @@ def loaded_and_classified(database_url: str, folder, *lines: str):
         load_object(engine, obj, Settings(database_url=database_url))
     detect(engine, load_rules())
     return engine
+
+
+def distinct_copy(sample, number: int) -> bytes:
+    """The sample (gzip) with a `#Remark` line of its own: the same requests,
+    but content of its own, so it is not recorded as a duplicate of the others."""
+    import gzip
+
+    return gzip.compress(f"#Remark: copy {number}\n".encode() + gzip.decompress(sample.read_bytes()), mtime=0)
