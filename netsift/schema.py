@@ -178,6 +178,8 @@ def _endpoints() -> list[Column]:
     ]
 
 
+COMMUNITY_ID_COMMENT = "Community ID v1 of the connection (joins with Zeek, Suricata, Elastic)"
+
 pcap_files = Table(
     "pcap_files",
     metadata,
@@ -206,9 +208,11 @@ connections = Table(
     Column("orig_pkts", BigInteger),
     Column("resp_pkts", BigInteger),
     Column("conn_state", Text),
+    Column("community_id", Text, comment=COMMUNITY_ID_COMMENT),
     PrimaryKeyConstraint("source_object_id", "uid"),
     Index("ix_connections_ts", "ts"),
     Index("ix_connections_orig_h", "orig_h"),
+    Index("ix_connections_community_id", "community_id"),
 )
 
 dns_queries = Table(
@@ -226,8 +230,10 @@ dns_queries = Table(
     Column("rcode_name", Text),
     Column("answers", TextList, comment="in answer order"),
     Column("ttls", FloatList, comment="seconds, in answer order"),
+    Column("community_id", Text, comment=COMMUNITY_ID_COMMENT),
     Index("ix_dns_queries_source_object_id", "source_object_id"),
     Index("ix_dns_queries_query", "query"),
+    Index("ix_dns_queries_community_id", "community_id"),
 )
 
 http_requests = Table(
@@ -247,8 +253,10 @@ http_requests = Table(
     Column("resp_mime_types", TextList),
     Column("request_body_len", BigInteger),
     Column("response_body_len", BigInteger),
+    Column("community_id", Text, comment=COMMUNITY_ID_COMMENT),
     Index("ix_http_requests_source_object_id", "source_object_id"),
     Index("ix_http_requests_ts", "ts"),
+    Index("ix_http_requests_community_id", "community_id"),
 )
 
 extracted_files = Table(
@@ -267,6 +275,7 @@ extracted_files = Table(
     Column("sha1", Text, nullable=False),
     Column("sha256", Text, nullable=False),
     Column("entropy", Float, comment="Shannon entropy, bits per byte"),
+    Column("ssdeep", Text, comment="ssdeep fuzzy hash (libfuzzy)"),
     Index("ix_extracted_files_source_object_id", "source_object_id"),
     Index("ix_extracted_files_sha256", "sha256"),
 )

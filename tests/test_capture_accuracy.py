@@ -91,6 +91,14 @@ KITCHEN_BOSS_FILES = {  # from kitchen_boss_expected_outputs.md (Bro 2.x, 2014)
 }  # fmt: skip
 
 
+KITCHEN_BOSS_SSDEEP = {  # the notebook's digests, verbatim from kitchen_boss_expected_outputs.md
+    "c762b6ba4f560692b6b84ac212cd3ec2": "384:7SXliKrIvBZFzoceSZNZ2wLk588eHYBAXGIsMeV:AiKrKySZNxg5892SGII",
+    "4410133f571476f2e76e29e61767b557": "6144:RSxqC+ayi6eWLj622ARbJFMQzynbJDxL3oPlRa:oxqC+ayi6p6EmQz+bf3otA",
+    "16cf037b8c8caad6759afc8c309de0f9": "192:v27CdZAdM5nmNvipKRRkLozlrEKcgTtpEV3+5jxChbNT3:v27QZAAVpKRRkLu/cOEa9ORD",
+    "40b8c3c98f50e078251ec272620dfb5b": "384:jW3+XiQMTXgazaO/J9m1DfN6abiiYEVB0T0DM:Ph+fJSE2r0j",
+}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def kitchen_boss():
     return rows_of(PCAPS / "kitchen_boss.pcap")
@@ -105,6 +113,14 @@ def test_kitchen_boss_payloads_match_workbench(kitchen_boss):
         assert found["file_type"].startswith(family), found["file_type"]
         assert found["uid"] and found["uri"]
     assert kitchen_boss["info"][0]["md5"] == "df4f4a2e2bf020be50a12554942edb88"
+
+
+def test_kitchen_boss_ssdeep_matches_the_notebook_exactly(kitchen_boss):
+    files = kitchen_boss["extracted_files"]
+    assert {f["md5"]: f["ssdeep"] for f in files if f["md5"] in KITCHEN_BOSS_SSDEEP} == KITCHEN_BOSS_SSDEEP
+    # every extracted file has one, and a digest is a function of the bytes
+    assert all(f["ssdeep"] for f in files)
+    assert len({(f["sha256"], f["ssdeep"]) for f in files}) == len({f["sha256"] for f in files})
 
 
 def test_kitchen_boss_dns_is_eleven_a_and_one_ptr(kitchen_boss):
@@ -158,3 +174,21 @@ def test_capture_hashing_streams_the_file(tmp_path, monkeypatch):
     tracemalloc.stop()
     assert info.size_bytes > 64 << 20 and info.link_type == "EN10MB"
     assert peak < 8 << 20
+
+
+def test_community_id_matches_the_spec_vectors():
+    from netsift.capture.conn import community_id
+
+    # the Community ID spec's README example and its ICMP baseline (echo and reply share one)
+    assert community_id("tcp", "128.232.110.120", 34855, "66.35.250.204", 80) == "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+    assert community_id("icmp", "192.168.0.89", 8, "192.168.0.1", 0) == "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+    assert community_id("icmp", "192.168.0.1", 0, "192.168.0.89", 0) == "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+    assert community_id("tcp", "not-an-address", 1, "10.0.0.1", 2) == ""
+
+
+def test_community_id_is_on_every_capture_row_and_shared_by_a_connection(kitchen_boss):
+    by_uid = {c["uid"]: c["community_id"] for c in kitchen_boss["connections"]}
+    assert all(cid and cid.startswith("1:") for cid in by_uid.values())
+    for table in ("dns_queries", "http_requests"):
+        rows = kitchen_boss[table]
+        assert rows and all(r["community_id"] == by_uid[r["uid"]] for r in rows)

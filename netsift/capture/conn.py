@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import communityid
+
 # Endpoint states, as Zeek names them.
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
@@ -70,6 +72,13 @@ class Conn:
     services: set = field(default_factory=set)
     history_first_syn: bool = False
     start: bytes = b""  # the originator's first payload bytes, for content-based detection
+    _community_id: str | None = None
+
+    def community_id(self) -> str | None:
+        """Community ID v1, computed once per connection (its DNS and HTTP rows share it)."""
+        if self._community_id is None:
+            self._community_id = community_id(self.proto, self.orig_h, self.orig_p, self.resp_h, self.resp_p)
+        return self._community_id or None
 
     def state(self) -> str:
         if self.proto == "tcp":
@@ -90,14 +99,34 @@ class Conn:
             object_id, epoch_to_datetime(self.first_ts), self.uid,
             self.orig_h, self.orig_p, self.resp_h, self.resp_p, self.proto, services,
             round(self.last_ts - self.first_ts, 6), orig_bytes, resp_bytes,
-            self.orig.pkts, self.resp.pkts, self.state(),
+            self.orig.pkts, self.resp.pkts, self.state(), self.community_id(),
         )  # fmt: skip
 
 
 CONNECTION_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto",
     "service", "duration", "orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts", "conn_state",
+    "community_id",
 )  # fmt: skip
+_COMMUNITY_ID = communityid.CommunityID()  # seed 0, base64: what Zeek, Suricata and Elastic use
+
+
+def community_id(proto: str, orig_h: str, orig_p: int, resp_h: str, resp_p: int) -> str:
+    """Community ID v1 of a flow ("" when the addresses do not parse). For
+    ICMP the ports are type and code, as Zeek stores them; the library maps
+    a reply to its request's flow."""
+    try:
+        if proto == "tcp":
+            flow = communityid.FlowTuple.make_tcp(orig_h, resp_h, orig_p, resp_p)
+        elif proto == "udp":
+            flow = communityid.FlowTuple.make_udp(orig_h, resp_h, orig_p, resp_p)
+        elif ":" in orig_h:
+            flow = communityid.FlowTuple.make_icmp6(orig_h, resp_h, orig_p, resp_p)
+        else:
+            flow = communityid.FlowTuple.make_icmp(orig_h, resp_h, orig_p, resp_p)
+        return _COMMUNITY_ID.calc(flow) or ""
+    except (communityid.Error, ValueError, TypeError):
+        return ""
 
 
 def tcp_conn_state(o: Endpoint, r: Endpoint, starts_with_syn: bool) -> str:

@@ -13,7 +13,7 @@ from netsift.capture.conn import Conn, epoch_to_datetime
 
 DNS_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "proto",
-    "trans_id", "query", "qtype_name", "rcode_name", "answers", "ttls",
+    "trans_id", "query", "qtype_name", "rcode_name", "answers", "ttls", "community_id",
 )  # fmt: skip
 
 QTYPES = {
@@ -93,5 +93,5 @@ class DnsLog:
             conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p, conn.proto,
             first.trans_id, first.query, QTYPES.get(qtype, str(qtype)) if qtype is not None else None,
             RCODES.get(rcode, str(rcode)) if rcode is not None else None,
-            answers or None, ttls or None,
+            answers or None, ttls or None, conn.community_id(),
         )  # fmt: skip

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
+import ssdeep
 
 from netsift.capture.conn import Conn, epoch_to_datetime
 from netsift.capture.http_body import BodyTooLarge, decoded_body
@@ -21,11 +22,11 @@ from netsift.capture.http_body import BodyTooLarge, decoded_body
 HTTP_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "method",
     "host", "uri", "referrer", "user_agent", "status_code", "resp_mime_types",
-    "request_body_len", "response_body_len",
+    "request_body_len", "response_body_len", "community_id",
 )  # fmt: skip
 FILE_COLUMNS = (
     "source_object_id", "ts", "uid", "host", "uri", "size", "mime_type", "file_type",
-    "md5", "sha1", "sha256", "entropy",
+    "md5", "sha1", "sha256", "entropy", "ssdeep",
 )  # fmt: skip
 _MAGIC_LOCK = threading.Lock()  # libmagic handles are not thread-safe
 HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
@@ -41,6 +42,7 @@ class FileFacts:
     entropy: float
     mime_type: str | None
     file_type: str | None
+    ssdeep: str | None = None
 
 
 def shannon_entropy(body: bytes) -> float:
@@ -63,6 +65,9 @@ def file_facts(body: bytes) -> FileFacts:
         entropy=shannon_entropy(body),
         mime_type=mime,
         file_type=description,
+        # libfuzzy, as the workbench notebook stored it: similar payloads
+        # (a repacked dropper) share most of their digest.
+        ssdeep=ssdeep.hash(body) if body else None,
     )
 
 
@@ -200,7 +205,7 @@ class HttpLog:
         return (
             self.object_id, epoch_to_datetime(r.ts), c.uid, c.orig_h, c.orig_p, c.resp_h,
             c.resp_p, r.method, r.host, r.uri, r.referrer, r.user_agent, status,
-            mime_types, r.body_len, response_len,
+            mime_types, r.body_len, response_len, c.community_id(),
         )  # fmt: skip
 
     def _file_row(self, request: HttpRequest | None, conn: Conn, f: FileFacts) -> tuple:
@@ -209,6 +214,7 @@ class HttpLog:
             self.object_id, ts, conn.uid, request.host if request else None,
             request.uri if request else None, f.size, f.mime_type, f.file_type,
             f.md5, f.sha1, f.sha256, round(f.entropy, 6) if not math.isnan(f.entropy) else None,
+            f.ssdeep,
         )  # fmt: skip
 
 
