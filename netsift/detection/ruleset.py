@@ -178,11 +178,24 @@ def _rule(raw, section: str) -> Rule:
         raw = {"category": "other-bot", **raw}
     if raw.get("category") not in categories:
         raise _fail(raw, f"category {raw.get('category')!r} is not one of {sorted(categories)}")
-    if section == "path_rules" and raw.get("strength") not in ("strong", "weak"):
-        raise _fail(raw, f"strength must be strong or weak, got {raw.get('strength')!r}")
     fires, silent = _samples(raw)
     return Rule(id=rule_id, type=raw["type"], category=raw["category"], matches=build(raw),
-                strength=raw.get("strength"), fires=fires, silent=silent)  # fmt: skip
+                strength=_strength(raw) if section == "path_rules" else None, fires=fires, silent=silent)  # fmt: skip
+
+
+def _strength(raw: dict) -> str:
+    """Site context for every probe rule: a path the site serves with a 2xx to
+    ordinary visitors is not a probe (stored strength `weak`), unless the rule
+    is marked `always: true` (`strong`): /.env, /.git/config, wp-config
+    backups, web shells are never legitimately served. Files written before
+    `always` existed say `strength: strong` for the same thing."""
+    if "always" in raw:
+        if not isinstance(raw["always"], bool):
+            raise _fail(raw, f"always must be true or false, got {raw['always']!r}")
+        return "strong" if raw["always"] else "weak"
+    if raw.get("strength", "weak") not in ("strong", "weak"):
+        raise _fail(raw, f"strength must be strong or weak (or say always: true), got {raw.get('strength')!r}")
+    return raw.get("strength", "weak")
 
 
 def _alert_rule(raw) -> dict:
