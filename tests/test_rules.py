@@ -9,7 +9,7 @@ import pytest
 
 from netsift.detection.bots import classify_user_agent
 from netsift.detection.probes import classify_path, normalised_path
-from netsift.detection.ruleset import BOT_CATEGORIES, MATCHERS, RuleError, bundled_rules, load_rules
+from netsift.detection.ruleset import HUMAN_APP, BOT_CATEGORIES, MATCHERS, RuleError, bundled_rules, load_rules
 
 RULES = load_rules()
 
@@ -21,7 +21,9 @@ def test_user_agent_rule_samples(rule):
         category = rule.matches(sample)
         expected = category in BOT_CATEGORIES if rule.type == "user-agent-dataset" else category == rule.category
         assert expected, f"{rule.id} should fire as {rule.category} on {sample!r}, gave {category!r}"
-        assert classify_user_agent(sample, RULES).is_bot, sample
+        # A human-app rule firing means a person's app: not a bot, by that rule.
+        verdict = classify_user_agent(sample, RULES)
+        assert verdict.is_bot != (rule.category == HUMAN_APP), (sample, verdict)
     for sample in rule.silent:
         assert rule.matches(sample) is None, f"{rule.id} fired on {sample!r}"
         assert classify_user_agent(sample, RULES).is_bot is False, f"{sample!r} is a browser"
