@@ -39,23 +39,23 @@ def test_normalised_path(path, expected):
         ("/wp-login.php", (True, "wordpress", "weak", "path-wordpress")),
         ("/xmlrpc.php", (True, "wordpress", "weak", "path-wordpress")),
         ("/wp-admin/", (True, "wordpress", "weak", "path-wordpress")),
-        ("/wp-content/plugins/revslider/readme.txt", (True, "wordpress", "strong", "path-wp-plugin-fingerprint")),
+        ("/wp-content/plugins/revslider/readme.txt", (True, "wordpress", "weak", "path-wp-plugin-fingerprint")),
         ("//WP-CONFIG.PHP.BAK", (True, "wordpress", "strong", "path-wp-config-backup")),
         ("/wp-config.php~", (True, "wordpress", "strong", "path-wp-config-backup")),
         ("/wp-config.php.swp", (True, "wordpress", "strong", "path-wp-config-backup")),
-        ("/%2e%65nv", (True, "config-leak", "strong", "path-config-leak")),
-        ("/.env.bak", (True, "config-leak", "strong", "path-config-leak")),
-        ("/./.git/config?x=1", (True, "config-leak", "strong", "path-config-leak")),
-        ("/.git/HEAD", (True, "config-leak", "strong", "path-config-leak")),
-        ("/.svn/entries", (True, "config-leak", "strong", "path-config-leak")),
-        ("/.DS_Store", (True, "config-leak", "strong", "path-config-leak")),
-        ("/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", (True, "php", "strong", "path-php-exploit")),
-        ("/phpMyAdmin/index.php", (True, "php", "strong", "path-phpmyadmin")),
-        ("/PMA/", (True, "php", "strong", "path-phpmyadmin")),
+        ("/%2e%65nv", (True, "config-leak", "strong", "path-secrets-always")),
+        ("/.env.bak", (True, "config-leak", "strong", "path-secrets-always")),
+        ("/./.git/config?x=1", (True, "config-leak", "strong", "path-secrets-always")),
+        ("/.git/HEAD", (True, "config-leak", "strong", "path-secrets-always")),
+        ("/.svn/entries", (True, "config-leak", "strong", "path-secrets-always")),
+        ("/.DS_Store", (True, "config-leak", "weak", "path-config-leak")),
+        ("/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", (True, "backdoor", "strong", "path-crowdsec-backdoors")),
+        ("/phpMyAdmin/index.php", (True, "php", "weak", "path-phpmyadmin")),
+        ("/PMA/", (True, "php", "weak", "path-phpmyadmin")),
         ("/c99.php", (True, "backdoor", "strong", "path-backdoor")),
         ("/wso.php", (True, "backdoor", "strong", "path-backdoor")),
         ("/r57.php", (True, "backdoor", "strong", "path-backdoor")),
-        ("/cgi-bin/.%2e/.%2e/.%2e/bin/sh", (True, "other", "strong", "path-other-exploits")),
+        ("/cgi-bin/.%2e/.%2e/.%2e/bin/sh", (True, "other", "strong", "path-attack-payload")),
         ("/setup.php", (True, "php", "weak", "path-setup-scripts")),
         ("/install.php", (True, "php", "weak", "path-setup-scripts")),
         ("/admin", (True, "admin-panel", "weak", "path-admin-panel")),
@@ -63,6 +63,10 @@ def test_normalised_path(path, expected):
         ("/index.php", (True, "php", "weak", "path-script-generic")),
         ("/shop/cart.php?id=1", (True, "php", "weak", "path-script-generic")),
         ("/cgi-bin/", (True, "other", "weak", "path-server-script-generic")),
+        ("/config.json", (True, "config-leak", "weak", "path-config-leak")),
+        ("/downloads/netsift-1.2.tar.gz", (False, None, None, None)),
+        ("/releases/setup.zip", (False, None, None, None)),
+        ("/backup.zip", (True, "config-leak", "weak", "path-backup-archive")),
         ("/", (False, None, None, None)),
         ("/blog/2024/03/cdn-logs", (False, None, None, None)),
         ("/wp-content/uploads/2024/03/photo.jpg", (False, None, None, None)),
@@ -93,8 +97,8 @@ def test_every_dev_probe_is_found():
     assert len(rows) >= 340
     missed = [path for path, _ in rows if not classify_path(path, RULES).is_probe]
     assert missed == []
-    strong = sum(classify_path(path, RULES).strength == "strong" for path, _ in rows)
-    assert strong / len(rows) >= 0.9
+    # Most are served-sensitive now (site context); the `always` rules are
+    # kept to what no site serves, checked against real pages below.
 
 
 def test_real_pages_are_never_strong_and_weak_only_where_allowed():

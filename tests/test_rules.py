@@ -9,7 +9,7 @@ import pytest
 
 from netsift.detection.bots import classify_user_agent
 from netsift.detection.probes import classify_path, normalised_path
-from netsift.detection.ruleset import BOT_CATEGORIES, MATCHERS, RuleError, bundled_rules, load_rules
+from netsift.detection.ruleset import HUMAN_APP, BOT_CATEGORIES, MATCHERS, RuleError, bundled_rules, load_rules
 
 RULES = load_rules()
 
@@ -21,7 +21,9 @@ def test_user_agent_rule_samples(rule):
         category = rule.matches(sample)
         expected = category in BOT_CATEGORIES if rule.type == "user-agent-dataset" else category == rule.category
         assert expected, f"{rule.id} should fire as {rule.category} on {sample!r}, gave {category!r}"
-        assert classify_user_agent(sample, RULES).is_bot, sample
+        # A human-app rule firing means a person's app: not a bot, by that rule.
+        verdict = classify_user_agent(sample, RULES)
+        assert verdict.is_bot != (rule.category == HUMAN_APP), (sample, verdict)
     for sample in rule.silent:
         assert rule.matches(sample) is None, f"{rule.id} fired on {sample!r}"
         assert classify_user_agent(sample, RULES).is_bot is False, f"{sample!r} is a browser"
@@ -101,7 +103,8 @@ def test_version_follows_the_content(tmp_path):
         ("path_rules:\n  - {id: r1, type: path-regex, category: php, strength: strong, pattern: '(unclosed'}\n", "'r1'.*bad pattern"),
         ("path_rules:\n  - {id: r2, type: nope, category: php}\n", "'r2'.*unknown type"),
         ("path_rules:\n  - {id: r3, type: path-regex, category: nonsense, strength: weak, pattern: x}\n", "'r3'.*category"),
-        ("path_rules:\n  - {id: r4, type: path-regex, category: php, pattern: x}\n", "'r4'.*strength"),
+        ("path_rules:\n  - {id: r4, type: path-regex, category: php, strength: medium, pattern: x}\n", "'r4'.*strength"),
+        ("path_rules:\n  - {id: r4b, type: path-regex, category: php, always: 'yes', pattern: x}\n", "'r4b'.*always"),
         ("path_rules:\n  - {id: r5, type: path-regex, category: php, strength: weak, pattern: '(a+)+$'}\n", "'r5'.*catastrophic"),
         ("path_rules:\n  - {id: r6, type: user-agent-regex, category: scanner, pattern: x}\n", "'r6'.*belongs in user_agent_rules"),
         ("path_rules:\n  - {id: r7, type: path-glob, category: php, strength: weak}\n", "'r7'.*globs"),

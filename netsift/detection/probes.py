@@ -1,11 +1,12 @@
 """Is a requested path one scanners look for, and which kind: one verdict per
 distinct path.
 
-`strength` says whether the path alone is enough (`strong`: /.env,
-/wp-config.php.bak, web shells, eval-stdin.php) or the detection must also
-weigh how the site answered it (`weak`: /wp-login.php, /admin, a short
-script name): a site may really serve a weak path, and then ordinary
-visitors get 2xx there.
+`strength` carries the site context: `weak` (every rule by default) means
+the detection also weighs how the site answered, since a site may really
+serve the path and then ordinary visitors get a 2xx there (downloads,
+scripts it publishes, its own admin pages); `strong` (rules marked
+`always: true`: /.env, /.git/config, wp-config backups, web shells,
+traversal payloads) is a probe whatever the answer.
 """
 
 from __future__ import annotations

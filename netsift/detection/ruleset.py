@@ -22,6 +22,9 @@ import yaml
 BUNDLED = files("netsift.detection").joinpath("rules", "detection.yaml")
 BOT_CATEGORIES = {"search-engine", "ai-crawler", "feed-or-monitor", "http-library",
                   "headless-browser", "scanner", "other-bot"}  # fmt: skip
+# A user-agent-app rule's verdict: a person's app (Electron, in-app webview,
+# mail client, media player), decided as not a bot.
+HUMAN_APP = "human-app"
 PROBE_CATEGORIES = {"wordpress", "php", "admin-panel", "config-leak", "backdoor", "other"}
 SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_CONDITIONS = {"probe_category", "bot_category", "is_bot", "min_distinct_paths",
@@ -141,11 +144,30 @@ def _name_list_matcher(rule: dict) -> Matcher:
     raise _fail(rule, "match must be filename, suffix or prefix")
 
 
+def _app_matcher(rule: dict) -> Matcher:
+    """Apps a person drives, recognised by ua-parser's maintained regexes
+    (ua-parser-builtins) rather than hand-written patterns: the rule names
+    the parsed families (`families:`) it exempts."""
+    families = rule.get("families")
+    if not isinstance(families, list) or not families or not all(isinstance(f, str) and f for f in families):
+        raise _fail(rule, "type user-agent-app needs families: a list of ua-parser family names")
+    from ua_parser import parse_user_agent
+
+    wanted, vetoed, category = {f.lower() for f in families}, _vetoed_by(rule), rule["category"]
+
+    def matches(text: str) -> str | None:
+        parsed = parse_user_agent(text) if text.strip() else None
+        return category if parsed and parsed.family.lower() in wanted and not vetoed(text) else None
+
+    return matches
+
+
 # The registry: a rule's `type:` -> (section it belongs to, code building its matcher).
 MATCHERS: dict[str, tuple[str, Callable[[dict], Matcher]]] = {
     "empty-user-agent": ("user_agent_rules", _empty_matcher),
     "user-agent-regex": ("user_agent_rules", _regex_matcher),
     "user-agent-dataset": ("user_agent_rules", _dataset_matcher),
+    "user-agent-app": ("user_agent_rules", _app_matcher),
     "path-regex": ("path_rules", _regex_matcher),
     "path-glob": ("path_rules", _glob_matcher),
     "path-name-list": ("path_rules", _name_list_matcher),
@@ -174,15 +196,30 @@ def _rule(raw, section: str) -> Rule:
     if home != section:
         raise _fail(raw, f"type {raw['type']} belongs in {home}, not {section}")
     categories = BOT_CATEGORIES if section == "user_agent_rules" else PROBE_CATEGORIES
+    if raw["type"] == "user-agent-app":
+        categories = {HUMAN_APP}
     if raw["type"] == "user-agent-dataset":
         raw = {"category": "other-bot", **raw}
     if raw.get("category") not in categories:
         raise _fail(raw, f"category {raw.get('category')!r} is not one of {sorted(categories)}")
-    if section == "path_rules" and raw.get("strength") not in ("strong", "weak"):
-        raise _fail(raw, f"strength must be strong or weak, got {raw.get('strength')!r}")
     fires, silent = _samples(raw)
     return Rule(id=rule_id, type=raw["type"], category=raw["category"], matches=build(raw),
-                strength=raw.get("strength"), fires=fires, silent=silent)  # fmt: skip
+                strength=_strength(raw) if section == "path_rules" else None, fires=fires, silent=silent)  # fmt: skip
+
+
+def _strength(raw: dict) -> str:
+    """Site context for every probe rule: a path the site serves with a 2xx to
+    ordinary visitors is not a probe (stored strength `weak`), unless the rule
+    is marked `always: true` (`strong`): /.env, /.git/config, wp-config
+    backups, web shells are never legitimately served. Files written before
+    `always` existed say `strength: strong` for the same thing."""
+    if "always" in raw:
+        if not isinstance(raw["always"], bool):
+            raise _fail(raw, f"always must be true or false, got {raw['always']!r}")
+        return "strong" if raw["always"] else "weak"
+    if raw.get("strength", "weak") not in ("strong", "weak"):
+        raise _fail(raw, f"strength must be strong or weak (or say always: true), got {raw.get('strength')!r}")
+    return raw.get("strength", "weak")
 
 
 def _alert_rule(raw) -> dict:
