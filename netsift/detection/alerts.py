@@ -9,6 +9,7 @@ verdicts and the cursor commit in one transaction.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -48,16 +49,17 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _selection(rule: dict, since: datetime | None) -> tuple[str, dict, int]:
-    """The WHERE clause, its parameters and the window length of an alert rule."""
+def _selection(rule: dict, since: datetime | None, tag: str = "") -> tuple[str, dict, int]:
+    """The WHERE clause, its parameters (names ending in `tag`, so several
+    rules' clauses can share one statement) and the window length of an alert rule."""
     when = rule["when"]
     conditions, params = [], {}
     if "probe_category" in when:
-        conditions.append("is_probe AND probe_category IN :categories")
-        params["categories"] = _as_list(when["probe_category"])
+        conditions.append(f"is_probe AND probe_category IN :categories{tag}")
+        params[f"categories{tag}"] = _as_list(when["probe_category"])
     if "bot_category" in when:
-        conditions.append("is_bot AND bot_category IN :bot_categories")
-        params["bot_categories"] = _as_list(when["bot_category"])
+        conditions.append(f"is_bot AND bot_category IN :bot_categories{tag}")
+        params[f"bot_categories{tag}"] = _as_list(when["bot_category"])
     if when.get("is_bot"):
         conditions.append("is_bot")
     if since is not None:
@@ -66,37 +68,38 @@ def _selection(rule: dict, since: datetime | None) -> tuple[str, dict, int]:
     return " AND ".join(conditions) or "1 = 1", params, int(when.get("window_minutes", 10)) * 60
 
 
-_LISTS = ("categories", "bot_categories", "ids", "paths")
-_TIMES = ("since", "lo", "hi")
-
-
 def _run(conn: Connection, sql: str, params: dict, stream: bool = False):
     """Lists expand to IN (...); times are bound as timestamps, so SQLite
     compares them in the format it stores them in."""
     statement = text(sql)
-    for name in _LISTS:
-        if name in params:
+    for name, value in params.items():
+        if isinstance(value, list):
             statement = statement.bindparams(bindparam(name, expanding=True))
-    for name in _TIMES:
-        if name in params:
+        elif isinstance(value, datetime):
             statement = statement.bindparams(bindparam(name, type_=DateTime(timezone=True)))
     # Streamed: rows arrive in batches (a server-side cursor on PostgreSQL), not all at once.
     return conn.execute(statement.execution_options(stream_results=stream), params)
 
 
-def touched_buckets(conn: Connection, rule: dict, source: Source, unseen: Unseen, served: set[str],
-                    since: datetime | None) -> dict[str, set[int]]:  # fmt: skip
-    """Per client, the buckets whose verdict the unseen rows can change: those
-    the rows fall in and the next; and those of older requests to paths that
-    just stopped being probes (the site serves them)."""
-    where, params, seconds = _selection(rule, since)
-    bucket = _bucket(conn, "ts", seconds)
-    touched: dict[str, set[int]] = defaultdict(set)
-    new_rows = (f"SELECT DISTINCT {source.client}, {bucket} FROM {source.view} "
-                f"WHERE source_object_id IN :ids AND {source.client} IS NOT NULL AND {where}")  # fmt: skip
-    for chunk in id_chunks(unseen.of(source.kind)):
-        for client, number in _run(conn, new_rows, params | {"ids": chunk}):
-            touched[client].update(buckets_touched(number * seconds, seconds))
+def touched_buckets(conn: Connection, rules: list[dict], source: Source, unseen: Unseen, served: set[str],
+                    since: datetime | None) -> list[dict[str, set[int]]]:  # fmt: skip
+    """For each rule, per client, the buckets whose verdict the unseen rows can
+    change: those the rows fall in and the next; and those of older requests
+    to paths that just stopped being probes (the site serves them). One pass
+    over the unseen rows serves every rule."""
+    selections = [_selection(rule, since, tag=f"_{n}") for n, rule in enumerate(rules)]
+    grain = math.gcd(*(seconds for _, _, seconds in selections)) if selections else 1
+    flags = ", ".join(f"MAX(CASE WHEN {where} THEN 1 ELSE 0 END)" for where, _, _ in selections)
+    params = {name: value for _, values, _ in selections for name, value in values.items()}
+    bucket = _bucket(conn, "ts", grain)
+    new_rows = (f"SELECT {source.client}, {bucket}, {flags} FROM {source.view} "
+                f"WHERE source_object_id IN :ids AND {source.client} IS NOT NULL GROUP BY {source.client}, {bucket}")  # fmt: skip
+    touched: list[dict[str, set[int]]] = [defaultdict(set) for _ in rules]
+    for chunk in id_chunks(unseen.of(source.kind) if rules else []):
+        for client, number, *matched in _run(conn, new_rows, params | {"ids": chunk}):
+            for n, (_, _, seconds) in enumerate(selections):
+                if matched[n]:
+                    touched[n][client].update(buckets_touched(number * grain, seconds))
     listed = sorted(served)
     for start in range(0, len(listed), CLIENTS_PER_QUERY):
         older = (f"SELECT DISTINCT {source.client}, {bucket} FROM {source.table} WHERE {source.path} IN :paths "
@@ -104,7 +107,8 @@ def touched_buckets(conn: Connection, rule: dict, source: Source, unseen: Unseen
         rows = _run(conn, older, {"paths": listed[start : start + CLIENTS_PER_QUERY]} | (
             {"since": since} if since else {}))  # fmt: skip
         for client, number in rows:
-            touched[client].update(buckets_touched(number * seconds, seconds))
+            for n, (_, _, seconds) in enumerate(selections):
+                touched[n][client].update(buckets_touched(number * grain, seconds))
     return touched
 
 
@@ -178,13 +182,13 @@ def alert_values(rule: dict, source: Source, client: str, fired: Fired, seconds:
     }  # fmt: skip
 
 
-def evaluate(conn: Connection, rule: dict, source: Source, unseen: Unseen, served: set[str],
+def evaluate(conn: Connection, rule: dict, source: Source, touched: dict[str, set[int]] | None,
              since: datetime | None, escalate: bool) -> tuple[list[dict], set | None]:  # fmt: skip
-    """The alerts the touched buckets raise now, and which (client, window
-    start) were evaluated (None: all of them, a full recompute)."""
+    """The alerts the touched buckets raise now (every bucket when `touched`
+    is None: a full recompute), and which (client, window start) were
+    evaluated (None: all of them)."""
     _, _, seconds = _selection(rule, since)
     threshold, distinct = _threshold(rule)
-    touched = None if unseen.everything else touched_buckets(conn, rule, source, unseen, served, since)
     found = []
     for client, hits, wanted in matching_hits(conn, rule, source, touched, since):
         for fired in fired_windows(hits, seconds, threshold, distinct, wanted):
@@ -275,9 +279,12 @@ def detect(engine: Engine, rules: RuleSet, since: datetime | None = None) -> Det
         result.objects = len(unseen.loaded_at)
         result.new_agents, result.new_paths = classify_new_values(conn, rules, unseen)
         served = mark_served_paths(conn, unseen)
-        for rule in rules.alert_rules:
-            for source in SOURCES:
-                found, evaluated = evaluate(conn, rule, source, unseen, served, since, rules.escalate_on_2xx)
+        for source in SOURCES:
+            touched = (None if unseen.everything else
+                       touched_buckets(conn, rules.alert_rules, source, unseen, served, since))  # fmt: skip
+            for number, rule in enumerate(rules.alert_rules):
+                found, evaluated = evaluate(conn, rule, source, None if touched is None else touched[number],
+                                            since, rules.escalate_on_2xx)  # fmt: skip
                 new, updated, unchanged, removed = upsert_alerts(conn, rule["rule"], source.name, found, evaluated,
                                                                  remove_stale=since is None)  # fmt: skip
                 result.new += new
