@@ -172,8 +172,9 @@ def test_serve_after_deploy_runs_deployments_and_detection_follows_each_ingest(s
     (logs / "E9SRV.2024-03-01-12.a").write_text(log_text(*(
         line(c_ip="203.0.113.77", time=f"12:00:0{i}", cs_uri_stem=path, sc_status="404")
         for i, path in enumerate(["/wp-login.php", "/xmlrpc.php", "/wp-includes/wlwmanifest.xml"]))))  # fmt: skip
+    (tmp_path / "captures").mkdir()
     env = {**os.environ, **scheduling_server, "NETSIFT_HOME": str(ROOT), "NETSIFT_DATABASE_URL": pg,
-           "NETSIFT_CLOUDFRONT_SOURCE": str(logs), "NETSIFT_PCAP_SOURCE": str(tmp_path / "none")}  # fmt: skip
+           "NETSIFT_CLOUDFRONT_SOURCE": str(logs), "NETSIFT_PCAP_SOURCE": str(tmp_path / "captures")}  # fmt: skip
     cli("work-pool", "create", "netsift-process", "--type", "process", "--overwrite", env=env)
     cli("deploy", "--all", env=env)
     elsewhere = tmp_path / "cwd"
