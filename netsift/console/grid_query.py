@@ -120,13 +120,30 @@ def _value(value) -> str:
 
 def valid_unicode(*models) -> None:
     """The grid's models come back to the page (the export link): text that
-    cannot be UTF-8 (a lone surrogate, anywhere) is refused up front."""
+    cannot be UTF-8 (a lone surrogate, anywhere), or an integer that Dash's
+    JSON encoder cannot write (beyond 64 bits, even in a field the filter
+    ignores), is refused up front."""
     try:
         json.dumps(models, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise FilterError("the request is not valid Unicode (a lone surrogate)") from None
     except (TypeError, ValueError, RecursionError):
         raise FilterError("the request is malformed") from None
+    if any(abs(number) > MAX_NUMBER for number in _integers(models)):
+        raise FilterError(f"numbers are limited to ±{MAX_NUMBER:,}")
+
+
+def _integers(value):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _integers(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _integers(item)
 
 
 def _number(value) -> float:
