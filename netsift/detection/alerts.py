@@ -82,33 +82,35 @@ def _run(conn: Connection, sql: str, params: dict, stream: bool = False):
 
 
 def touched_buckets(conn: Connection, rules: list[dict], source: Source, unseen: Unseen, served: set[str],
-                    since: datetime | None) -> list[dict[str, set[int]]]:  # fmt: skip
-    """For each rule, per client, the buckets whose verdict the unseen rows can
-    change: those the rows fall in and the next; and those of older requests
-    to paths that just stopped being probes (the site serves them). One pass
-    over the unseen rows serves every rule."""
+                    since: datetime | None) -> list[set[int]]:  # fmt: skip
+    """For each rule, the buckets whose verdicts the unseen rows can change:
+    those its matching rows fall in and the next; and those of older
+    requests to paths that just stopped being probes (the site serves them).
+    One pass over the unseen rows serves every rule. Buckets, not clients: a
+    bucket is evaluated for every client, which changes nothing for those
+    with no new rows, and keeps a busy hour's client list out of the queries."""
     selections = [_selection(rule, since, tag=f"_{n}") for n, rule in enumerate(rules)]
     grain = math.gcd(*(seconds for _, _, seconds in selections)) if selections else 1
-    flags = ", ".join(f"MAX(CASE WHEN {where} THEN 1 ELSE 0 END)" for where, _, _ in selections)
+    flags = ", ".join(f"MAX(CASE WHEN {source.client} IS NOT NULL AND {where} THEN 1 ELSE 0 END)"
+                      for where, _, _ in selections)  # fmt: skip
     params = {name: value for _, values, _ in selections for name, value in values.items()}
     bucket = _bucket(conn, "ts", grain)
-    new_rows = (f"SELECT {source.client}, {bucket}, {flags} FROM {source.view} "
-                f"WHERE source_object_id IN :ids AND {source.client} IS NOT NULL GROUP BY {source.client}, {bucket}")  # fmt: skip
-    touched: list[dict[str, set[int]]] = [defaultdict(set) for _ in rules]
+    new_rows = f"SELECT {bucket}, {flags} FROM {source.view} WHERE source_object_id IN :ids GROUP BY {bucket}"
+    touched: list[set[int]] = [set() for _ in rules]
     for chunk in id_chunks(unseen.of(source.kind) if rules else []):
-        for client, number, *matched in _run(conn, new_rows, params | {"ids": chunk}):
+        for number, *matched in _run(conn, new_rows, params | {"ids": chunk}):
             for n, (_, _, seconds) in enumerate(selections):
                 if matched[n]:
-                    touched[n][client].update(buckets_touched(number * grain, seconds))
+                    touched[n].update(buckets_touched(number * grain, seconds))
     listed = sorted(served)
     for start in range(0, len(listed), CLIENTS_PER_QUERY):
-        older = (f"SELECT DISTINCT {source.client}, {bucket} FROM {source.table} WHERE {source.path} IN :paths "
-                 f"AND {source.client} IS NOT NULL" + (" AND ts >= :since" if since else ""))  # fmt: skip
+        older = (f"SELECT DISTINCT {bucket} FROM {source.table} WHERE {source.path} IN :paths"
+                 + (" AND ts >= :since" if since else ""))  # fmt: skip
         rows = _run(conn, older, {"paths": listed[start : start + CLIENTS_PER_QUERY]} | (
             {"since": since} if since else {}))  # fmt: skip
-        for client, number in rows:
+        for (number,) in rows:
             for n, (_, _, seconds) in enumerate(selections):
-                touched[n][client].update(buckets_touched(number * grain, seconds))
+                touched[n].update(buckets_touched(number * grain, seconds))
     return touched
 
 
@@ -129,14 +131,13 @@ def _spans(buckets: set[int]) -> list[tuple[int, int]]:
     return [(first, last) for first, last in spans]
 
 
-def matching_hits(conn: Connection, rule: dict, source: Source, touched: dict[str, set[int]] | None,
+def matching_hits(conn: Connection, rule: dict, source: Source, touched: set[int] | None,
                   since: datetime | None):  # fmt: skip
     """(client, its requests matching the rule, the buckets to evaluate).
 
     Only clients that could reach the threshold at all are read. With
-    `touched`, per span of touched buckets, the requests from W before the
-    span to its end (an index range on ts, never a list of clients); without,
-    all requests and all buckets."""
+    `touched` buckets, per span of them, the requests from W before the span
+    to its end (an index range on ts); without, all requests and all buckets."""
     where, params, seconds = _selection(rule, since)
     threshold, distinct = _threshold(rule)
     measure = f"COUNT(DISTINCT {source.path})" if distinct else "COUNT(*)"
@@ -150,20 +151,20 @@ def matching_hits(conn: Connection, rule: dict, source: Source, touched: dict[st
         queries = [(params, None)]
     else:
         queries = []
-        for first, last in _spans(set().union(*touched.values()) if touched else set()):
-            wanted = {c: b for c, buckets in touched.items() if (b := {x for x in buckets if first <= x <= last})}
+        for first, last in _spans(touched):
+            wanted = {b for b in touched if first <= b <= last}
             queries.append((params | {"lo": datetime.fromtimestamp((first - 1) * seconds, timezone.utc),
                                       "hi": datetime.fromtimestamp((last + 1) * seconds, timezone.utc)}, wanted))  # fmt: skip
     for values, wanted in queries:
         current, hits = None, []
         for client, ts, path, status, agent in _run(conn, sql, values, stream=True):
             if client != current:
-                if hits and (wanted is None or current in wanted):
-                    yield current, hits, None if wanted is None else wanted[current]
+                if hits:
+                    yield current, hits, wanted
                 current, hits = client, []
             hits.append(Hit(utc_datetime(ts).timestamp(), path, status, agent))
-        if hits and (wanted is None or current in wanted):
-            yield current, hits, None if wanted is None else wanted[current]
+        if hits:
+            yield current, hits, wanted
 
 
 def alert_values(rule: dict, source: Source, client: str, fired: Fired, seconds: int, escalate: bool) -> dict:
@@ -182,11 +183,11 @@ def alert_values(rule: dict, source: Source, client: str, fired: Fired, seconds:
     }  # fmt: skip
 
 
-def evaluate(conn: Connection, rule: dict, source: Source, touched: dict[str, set[int]] | None,
+def evaluate(conn: Connection, rule: dict, source: Source, touched: set[int] | None,
              since: datetime | None, escalate: bool) -> tuple[list[dict], set | None]:  # fmt: skip
     """The alerts the touched buckets raise now (every bucket when `touched`
-    is None: a full recompute), and which (client, window start) were
-    evaluated (None: all of them)."""
+    is None: a full recompute), and the window starts evaluated, for every
+    client (None: all of them)."""
     _, _, seconds = _selection(rule, since)
     threshold, distinct = _threshold(rule)
     found = []
@@ -195,9 +196,7 @@ def evaluate(conn: Connection, rule: dict, source: Source, touched: dict[str, se
             found.append(alert_values(rule, source, client, fired, seconds, escalate))
     if touched is None:
         return found, None
-    evaluated = {(client, datetime.fromtimestamp(b * seconds, timezone.utc))
-                 for client, buckets in touched.items() for b in buckets}  # fmt: skip
-    return found, evaluated
+    return found, {datetime.fromtimestamp(b * seconds, timezone.utc) for b in touched}
 
 
 def severity_of(rule: dict, got_2xx: bool, escalate: bool) -> str:
@@ -208,15 +207,15 @@ def severity_of(rule: dict, got_2xx: bool, escalate: bool) -> str:
     return SEVERITIES[min(base + step, len(SEVERITIES) - 1)]
 
 
-def existing_alerts(conn: Connection, rule: str, source: str, evaluated: set | None) -> dict:
-    """The stored alerts of the evaluated windows (all, when None), by (client,
-    window start): one range query per span of window starts."""
+def existing_alerts(conn: Connection, rule: str, source: str, evaluated: set[datetime] | None) -> dict:
+    """The stored alerts of the evaluated window starts (all, when None), by
+    (client, window start): one range query per span of window starts."""
     query = select(alerts.c.id, alerts.c.client_ip, alerts.c.window_start, alerts.c.hits, alerts.c.severity,
                    alerts.c.distinct_paths).where(alerts.c.rule == rule, alerts.c.source == source)  # fmt: skip
     if evaluated is None:
         return {(r.client_ip, utc_datetime(r.window_start)): r for r in conn.execute(query)}
     found = {}
-    starts = sorted({w for _, w in evaluated})
+    starts = sorted(evaluated)
     spans: list[list[datetime]] = []
     for start in starts:
         if spans and (start - spans[-1][1]).total_seconds() <= 3 * 3600:
@@ -226,7 +225,7 @@ def existing_alerts(conn: Connection, rule: str, source: str, evaluated: set | N
     for first, last in spans:
         for r in conn.execute(query.where(alerts.c.window_start.between(first, last))):
             key = (r.client_ip, utc_datetime(r.window_start))
-            if key in evaluated:
+            if key[1] in evaluated:
                 found[key] = r
     return found
 
