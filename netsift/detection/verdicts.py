@@ -79,8 +79,10 @@ def classify_new_values(conn: Connection, rules: RuleSet, unseen: Unseen) -> tup
 def mark_served_paths(conn: Connection, unseen: Unseen) -> set[str]:
     """Probe paths of served-sensitive rules (all but `always` ones, stored as
     strength weak) the site turns out to serve (ordinary visitors got a 2xx in
-    the unseen rows): no longer probes. Returns them, so the alerts
-    their older requests counted toward are evaluated again."""
+    the unseen rows): no longer probes; then the enumeration paths of the
+    plugin, theme and /wp-includes/ folders served so (mark_served_folders).
+    Returns them all, so the alerts their older requests counted toward are
+    evaluated again."""
     served: set[str] = set()
     for source in SOURCES:
         ids = None if unseen.everything else unseen.of(source.kind)
