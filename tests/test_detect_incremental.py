@@ -60,12 +60,24 @@ def wordpress_scans() -> list[str]:
                       ("203.0.113.51", ["/wp-login.php", "/wp-admin/", "/xmlrpc.php"])):  # fmt: skip
         for second, path in enumerate(paths):
             out.append(request(START + timedelta(minutes=20, seconds=second), ip, path, 404, "python-requests/2.31.0"))
+    # Plugin enumeration: twelve folders the site never serves, and twelve
+    # the site turns out to serve (visitors_logging_in), whose alert must go.
+    for ip, plugins in (("203.0.113.52", UNSERVED_PLUGINS), ("203.0.113.53", SERVED_PLUGINS)):
+        for second, name in enumerate(plugins):
+            out.append(request(START + timedelta(minutes=40, seconds=5 * second), ip, f"/wp-content/plugins/{name}/",
+                               404, "python-requests/2.31.0"))  # fmt: skip
     return out
+
+
+UNSERVED_PLUGINS = [f"revslider-{n}" for n in range(12)]
+SERVED_PLUGINS = [f"site-plugin-{n}" for n in range(12)]
 
 
 def visitors_logging_in() -> list[str]:
     return [request(START + timedelta(minutes=150 + n), "192.0.2.200", path, 200, FIREFOX)
-            for n, path in enumerate(["/wp-login.php", "/wp-admin/"])]  # fmt: skip
+            for n, path in enumerate(["/wp-login.php", "/wp-admin/"])] + [
+        request(START + timedelta(minutes=160, seconds=n), "192.0.2.201", f"/wp-content/plugins/{name}/js/app.js", 200, FIREFOX)
+        for n, name in enumerate(SERVED_PLUGINS)]  # fmt: skip
 
 
 def write_objects(folder, requests, parts: int, rng: random.Random) -> list:
@@ -139,6 +151,8 @@ def test_incremental_runs_raise_exactly_the_alerts_of_one_full_recompute(db, tmp
         clients = {(row[0], row[2]) for row in recomputed}
         assert ("wordpress-probe", "203.0.113.50") in clients and ("wordpress-probe", "203.0.113.51") not in clients
         assert ("config-leak-probe", "203.0.113.99") in clients
+        assert ("wordpress-enumeration", "203.0.113.52") in clients
+        assert ("wordpress-enumeration", "203.0.113.53") not in clients
         assert removed, "the login-page scan's alert was raised, then removed once the site was seen serving it"
 
 

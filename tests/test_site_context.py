@@ -46,3 +46,67 @@ def test_archives_are_downloads_not_config_leaks_unless_named_like_backups():
     assert [classify_path(p, rules).probe_category for p in ("/backup.tar.gz", "/db.sql.gz", "/wp-config.zip")] == [
         "config-leak", "config-leak", "wordpress"
     ]
+
+
+ENUMERATED = ["contact-form-7", "woocommerce", "elementor", "wordfence", "yoast", "jetpack", "akismet",
+              "revslider", "wpforms-lite", "duplicator", "updraftplus", "litespeed-cache"]  # fmt: skip
+
+
+def test_plugin_enumeration_raises_one_alert(db, tmp_path):
+    # Twelve plugin folders, each answered 404, within two minutes.
+    load(db, tmp_path, "scan.log", *requests(
+        *[(PROBER, f"12:00:{5 * n:02d}", f"/wp-content/plugins/{name}/", 404, SCRIPT)
+          for n, name in enumerate(ENUMERATED)],
+    ))  # fmt: skip
+    result = detect(engine_for(db), load_rules())
+    got = [(a["rule"], a["client_ip"], a["severity"], a["distinct_paths"], a["status_codes"]) for a in result.new]
+    assert got == [("wordpress-enumeration", PROBER, "medium", 12, "404")]
+    assert query(db, "SELECT rule, client_ip FROM alerts") == [("wordpress-enumeration", PROBER)]
+
+
+def test_a_plugin_the_site_serves_is_not_enumeration(db, tmp_path):
+    visitor = "192.0.2.20"
+    # The site serves contact-form-7 and its theme: a visitor's page loads
+    # their assets; one asset is not in the cache yet and answered 404.
+    assets = ["/wp-content/plugins/contact-form-7/includes/js/index.js",
+              "/wp-content/plugins/contact-form-7/includes/css/styles.css",
+              "/wp-content/themes/twentytwentyfour/style.css",
+              "/wp-content/themes/twentytwentyfour/assets/fonts/inter.woff2",
+              "/wp-includes/js/jquery/jquery.min.js", "/wp-includes/css/dist/block-library/style.min.css"]  # fmt: skip
+    load(db, tmp_path, "site.log", *requests(
+        *[(visitor, f"12:00:{n:02d}", path, 200, FIREFOX) for n, path in enumerate(assets)],
+        (visitor, "12:00:30", "/wp-content/plugins/contact-form-7/includes/swv/js/index.js", 404, FIREFOX),
+    ))  # fmt: skip
+    engine = engine_for(db)
+    assert detect(engine, load_rules()).new == []
+    # Later, a script fetches files of the served plugin, theme and core it
+    # never saw a visitor fetch (new paths, other folders' files): still
+    # served, so no enumeration. Ten paths would reach the threshold.
+    later = [f"/wp-content/plugins/contact-form-7/includes/block/{n}.js" for n in range(5)] + [
+        f"/wp-content/themes/twentytwentyfour/parts/{n}.html" for n in range(3)] + [
+        "/wp-includes/js/wp-embed.min.js", "/wp-includes/js/dist/hooks.min.js"]  # fmt: skip
+    load(db, tmp_path, "later.log", *requests(
+        *[(PROBER, f"13:00:{n:02d}", path, 404, SCRIPT) for n, path in enumerate(later)],
+    ))  # fmt: skip
+    assert detect(engine, load_rules()).new == []
+    rows = query(db, "SELECT DISTINCT is_probe FROM cloudfront_requests_classified")
+    assert [bool(probe) for (probe,) in rows] == [False]
+    assert query(db, "SELECT COUNT(*) FROM alerts") == [(0,)]
+
+
+def test_enumeration_alert_goes_when_its_plugins_turn_out_served(db, tmp_path):
+    # The scan first, then visitors load one file of each of its plugins:
+    # the alert raised on the scan is withdrawn (its paths are the site's own).
+    load(db, tmp_path, "scan.log", *requests(
+        *[(PROBER, f"12:00:{5 * n:02d}", f"/wp-content/plugins/{name}/", 404, SCRIPT)
+          for n, name in enumerate(ENUMERATED)],
+    ))  # fmt: skip
+    engine = engine_for(db)
+    assert [a["rule"] for a in detect(engine, load_rules()).new] == ["wordpress-enumeration"]
+    load(db, tmp_path, "visits.log", *requests(
+        *[(f"192.0.2.{30 + n}", f"12:30:{n:02d}", f"/wp-content/plugins/{name}/style.css", 200, FIREFOX)
+          for n, name in enumerate(ENUMERATED)],
+    ))  # fmt: skip
+    result = detect(engine, load_rules())
+    assert (result.new, result.removed) == ([], 1)
+    assert query(db, "SELECT COUNT(*) FROM alerts") == [(0,)]

@@ -25,7 +25,7 @@ BOT_CATEGORIES = {"search-engine", "ai-crawler", "feed-or-monitor", "http-librar
 # A user-agent-app rule's verdict: a person's app (Electron, in-app webview,
 # mail client, media player), decided as not a bot.
 HUMAN_APP = "human-app"
-PROBE_CATEGORIES = {"wordpress", "php", "admin-panel", "config-leak", "backdoor", "other"}
+PROBE_CATEGORIES = {"wordpress", "wordpress-enumeration", "php", "admin-panel", "config-leak", "backdoor", "other"}
 SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_CONDITIONS = {"probe_category", "bot_category", "is_bot", "min_distinct_paths",
                     "min_requests", "window_minutes"}  # fmt: skip

@@ -3,16 +3,27 @@ not seen: Python classifies each distinct value once, never each request."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, insert, text
+import re
+
+from sqlalchemy import Connection, bindparam, insert, select, text
 
 from netsift.detection.bots import classify_user_agent
 from netsift.detection.increments import Unseen, id_chunks
-from netsift.detection.probes import classify_path
+from netsift.detection.probes import classify_path, normalised_path
 from netsift.detection.ruleset import RuleSet
 from netsift.detection.sources import SOURCES
 from netsift.schema import path_verdicts, user_agent_verdicts
 
 CHUNK = 5000
+# A plugin's or theme's folder (wherever WordPress is installed), or the core
+# /wp-includes/ folder: what a site either has or has not, as a whole.
+_WORDPRESS_FOLDER = re.compile(r"^(.*?/wp-content/(?:plugins|themes)/[^/]+|.*?/wp-includes)(?:/|$)")
+# Verdicts whose 2xx shows the site has the folder (any plugin file: a readme
+# served to visitors counts as much as a stylesheet), and the category the
+# folder excuses: enumeration only, never a plugin's PHP (path-wordpress),
+# which is how a plugin the site has gets exploited.
+FOLDER_WITNESSES = ("wordpress", "wordpress-enumeration")
+FOLDER_EXCUSES = "wordpress-enumeration"
 
 
 def _in_objects(sql: str, conn: Connection, ids: list[int] | None) -> set:
@@ -68,8 +79,10 @@ def classify_new_values(conn: Connection, rules: RuleSet, unseen: Unseen) -> tup
 def mark_served_paths(conn: Connection, unseen: Unseen) -> set[str]:
     """Probe paths of served-sensitive rules (all but `always` ones, stored as
     strength weak) the site turns out to serve (ordinary visitors got a 2xx in
-    the unseen rows): no longer probes. Returns them, so the alerts
-    their older requests counted toward are evaluated again."""
+    the unseen rows): no longer probes; then the enumeration paths of the
+    plugin, theme and /wp-includes/ folders served so (mark_served_folders).
+    Returns them all, so the alerts their older requests counted toward are
+    evaluated again."""
     served: set[str] = set()
     for source in SOURCES:
         ids = None if unseen.everything else unseen.of(source.kind)
@@ -83,8 +96,49 @@ def mark_served_paths(conn: Connection, unseen: Unseen) -> set[str]:
             f"AND r.{source.status} BETWEEN 200 AND 299",
             conn, ids,
         )  # fmt: skip
-    listed = sorted(served)
+    _mark(conn, served)
+    return served | mark_served_folders(conn)
+
+
+def _mark(conn: Connection, paths: set[str]) -> None:
+    listed = sorted(paths)
     for start in range(0, len(listed), CHUNK):
         conn.execute(path_verdicts.update().where(path_verdicts.c.path.in_(listed[start : start + CHUNK]))
                      .values(human_2xx=True))  # fmt: skip
-    return served
+
+
+def wordpress_folder(path: str) -> str | None:
+    """The plugin, theme or /wp-includes/ folder a path lies in, normalised
+    (so `/WP-Content/Plugins/Akismet/x.css` and `/wp-content/plugins/akismet/`
+    are one folder), or None."""
+    found = _WORDPRESS_FOLDER.match(normalised_path(path))
+    return found.group(1) + "/" if found else None
+
+
+def mark_served_folders(conn: Connection) -> set[str]:
+    """Enumeration paths in a plugin, theme or /wp-includes/ folder the site
+    serves: no longer probes. Scanners fingerprint a site by asking for files
+    of many plugins; a visitor's browser asks for files of the plugins the
+    site has, and the files it asks for vary by page (one stylesheet here, a
+    script there). So served is decided per folder, not per path: once
+    ordinary visitors got a 2xx on any file of a plugin, its other files are
+    not enumeration either, whoever asks and however they are answered.
+
+    Read from the verdict table, not the requests: a folder is served when
+    any of its paths is (human_2xx), so a path first seen after its folder
+    was served is excused too, and an incremental run reaches what a full
+    recompute does. Paths are compared in Python after normalising (never
+    put into SQL text); both lists are bounded by the distinct WordPress
+    paths seen. Returns the paths excused now, so the alerts their older
+    requests counted toward are evaluated again."""
+    witnesses = conn.execute(select(path_verdicts.c.path).where(
+        path_verdicts.c.human_2xx, path_verdicts.c.probe_category.in_(FOLDER_WITNESSES))).scalars()  # fmt: skip
+    folders = {folder for path in witnesses if (folder := wordpress_folder(path))}
+    if not folders:
+        return set()
+    candidates = conn.execute(select(path_verdicts.c.path).where(
+        ~path_verdicts.c.human_2xx, path_verdicts.c.strength == "weak",
+        path_verdicts.c.probe_category == FOLDER_EXCUSES)).scalars()  # fmt: skip
+    excused = {path for path in candidates if wordpress_folder(path) in folders}
+    _mark(conn, excused)
+    return excused
