@@ -192,3 +192,38 @@ def test_community_id_is_on_every_capture_row_and_shared_by_a_connection(kitchen
     for table in ("dns_queries", "http_requests"):
         rows = kitchen_boss[table]
         assert rows and all(r["community_id"] == by_uid[r["uid"]] for r in rows)
+
+
+def _dns_pcap(path: Path, messages: list[tuple[str, int, str, int, bytes]]) -> Path:
+    """A classic pcap of Ethernet/IPv4/UDP frames, one per (src, sport, dst,
+    dport, dns payload): built by hand because scapy is not a dependency."""
+    import socket
+    import struct
+
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for index, (src, sport, dst, dport, dns) in enumerate(messages):
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(dns), 0) + dns
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), index, 0, 64, 17, 0,
+                         socket.inet_aton(src), socket.inet_aton(dst)) + udp  # fmt: skip
+        frame = b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb" + b"\x08\x00" + ip
+        out.append(struct.pack("<IIII", 1_700_000_000 + index, 0, len(frame), len(frame)) + frame)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def _dns_name(name: str) -> bytes:
+    return b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\x00"
+
+
+def test_dns_query_names_are_lowercased_as_zeek_logs_them(tmp_path):
+    question = _dns_name("WPAD.Example.LOCAL") + b"\x00\x01\x00\x01"
+    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + question
+    answer = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x1e\x00\x04\xc0\x00\x02\x07"
+    reply = b"\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + question + answer
+    pcap = _dns_pcap(tmp_path / "mixed.pcap", [
+        ("192.0.2.10", 40000, "192.0.2.53", 53, query),
+        ("192.0.2.53", 53, "192.0.2.10", 40000, reply),
+    ])  # fmt: skip
+    (row,) = rows_of(pcap)["dns_queries"]
+    assert (row["query"], row["qtype_name"], row["answers"]) == ("wpad.example.local", "A", ["192.0.2.7"])
+    assert five_tuple(row) == ("192.0.2.10", 40000, "192.0.2.53", 53)

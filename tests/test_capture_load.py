@@ -90,6 +90,32 @@ def test_truncated_capture_keeps_rows_up_to_the_cut_and_is_partial(db, tmp_path)
     assert query(db, "SELECT packets FROM pcap_files")[0][0] < 2081
 
 
+def test_capture_cut_by_a_short_snaplen_is_partial_and_unseen_values_are_null(db, tmp_path):
+    import subprocess
+
+    # editcap's argument list, no shell; -F pcap keeps the classic format
+    subprocess.run(["editcap", "-F", "pcap", "-s", "200", str(PCAPS / "http.pcap"), str(tmp_path / "short.pcap")],
+                   check=True, capture_output=True)  # fmt: skip
+    result = load_all(db, tmp_path)["short.pcap"]
+    assert (result.status, result.error) == ("partial", "snaplen 200 truncates payloads")
+    assert query(db, "SELECT status, error FROM source_objects") == [("partial", "snaplen 200 truncates payloads")]
+    # The request line fits in 200 bytes; the response's status line and body
+    # were cut away: NULL, not the 0 Zeek gives an HTTP/0.9 reply.
+    assert query(db, "SELECT uri, status_code, response_body_len FROM http_requests") == [
+        ("/images/layout/logo.png", None, None)
+    ]
+
+
+def test_capture_whose_frames_all_fit_its_snaplen_is_loaded(db, tmp_path):
+    import subprocess
+
+    subprocess.run(["editcap", "-F", "pcap", "-s", "65535", str(PCAPS / "http.pcap"), str(tmp_path / "whole.pcap")],
+                   check=True, capture_output=True)  # fmt: skip
+    result = load_all(db, tmp_path)["whole.pcap"]
+    assert (result.status, result.error) == ("loaded", None)
+    assert query(db, "SELECT status_code FROM http_requests") == [(200,)]
+
+
 def test_not_a_capture_fails_with_the_reason_and_others_load(db, tmp_path):
     shutil.copy(PCAPS / "http.pcap", tmp_path)
     (tmp_path / "evil.pcap").write_bytes(b"MZ\x90\x00 this is not a capture" * 10)

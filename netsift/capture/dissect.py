@@ -37,7 +37,7 @@ RDATA_TSHARK = {"a": "dns.a", "aaaa": "dns.aaaa", "cname": "dns.cname",
 assert set(RDATA_TSHARK) == set(RDATA_FIELD.values())
 
 MAIN_FIELDS = (
-    "frame.number", "frame.time_epoch", "frame.protocols",
+    "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt", "ip.len", "ip.hdr_len",
     "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "tcp.len", "tcp.stream",
     "udp.srcport", "udp.dstport", "udp.length",
@@ -61,7 +61,7 @@ class CaptureInfo:
     packets: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
-    partial: str | None = None  # tshark's words when the capture is cut short
+    partial: str | None = None  # why the rows are incomplete: tshark's words, a short snaplen
 
 
 @dataclass(frozen=True)
@@ -181,8 +181,10 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
     """
     body_run, run = TsharkRun(), TsharkRun()
     feed, body_thread = _body_feed(capture, [], "http.response", limits, body_run)
-    tracker, dns, http = ConnTracker(info.sha256), DnsLog(object_id), HttpLog(object_id, feed)
+    cut: set[str] = set()  # uids of connections with frames shorter than on the wire
+    tracker, dns, http = ConnTracker(info.sha256), DnsLog(object_id), HttpLog(object_id, feed, cut)
     missed: list[Conn] = []
+    longest_cut = 0  # the largest captured length of a cut frame: the snaplen that cut it
 
     def finished(conns) -> Iterator[tuple[str, tuple]]:
         for conn in conns:
@@ -202,10 +204,16 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
                 yield from finished(tracker.expired(ts))
                 for row in dns.expired(ts):
                     yield "dns_queries", row
+            cap_len, wire_len = _int(f[F["frame.cap_len"]]), _int(f[F["frame.len"]])
+            frame_cut = cap_len is not None and wire_len is not None and cap_len < wire_len
+            if frame_cut:
+                longest_cut = max(longest_cut, cap_len)
             packet = _packet(f, ts)
             if packet is None:
                 continue
             conn, forward = tracker.packet(**packet)
+            if frame_cut:
+                cut.add(conn.uid)
             if f[F["dns.id"]]:
                 if (row := dns.message(conn, _dns_message(f, ts))) is not None:
                     yield "dns_queries", row
@@ -220,12 +228,19 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         body_thread.join()
     if feed.error:
         raise feed.error
-    info.partial = run.partial or body_run.partial
+    reasons = [run.partial or body_run.partial]
+    if longest_cut:
+        # Read from the frames, not the file header: a cut frame keeps exactly
+        # snaplen bytes, while editcap -s leaves a pcapng's interface snaplen
+        # at 65535 and a short header snaplen alone cuts nothing.
+        reasons.append(f"snaplen {longest_cut} truncates payloads")
+    info.partial = "; ".join(r for r in reasons if r) or None
     if missed:
-        yield from _missed_http(capture, object_id, missed, limits)
+        yield from _missed_http(capture, object_id, missed, limits, cut)
 
 
-def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limits) -> Iterator[tuple[str, tuple]]:
+def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limits,
+                 cut: set[str]) -> Iterator[tuple[str, tuple]]:  # fmt: skip
     """HTTP rows of connections tshark did not recognise, decoding their ports as HTTP."""
     ports = sorted({conn.resp_p for conn in conns})[:64]
     decode_as = [arg for port in ports for arg in ("-d", f"tcp.port=={port},http")]
@@ -236,7 +251,7 @@ def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limit
         by_key[(conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)] = (conn, False)
     body_run, run = TsharkRun(), TsharkRun()
     feed, body_thread = _body_feed(capture, decode_as, f"http.response && ({only})", limits, body_run)
-    http = HttpLog(object_id, feed)
+    http = HttpLog(object_id, feed, cut)
     try:
         lines = tshark_lines(capture, [*decode_as, "-Y", f"http && ({only})", *field_args(MAIN_FIELDS)],
                              run, timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip

@@ -26,6 +26,11 @@ RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
 # Which tshark field holds the data of each answer type, in answer order.
 RDATA_FIELD = {1: "a", 28: "aaaa", 5: "cname", 12: "ptr", 2: "ns", 15: "mx", 16: "txt"}
 PENDING_TIMEOUT = 120.0
+# Zeek's dns.log lowercases `query` (its original case is an opt-in policy
+# script), so LLMNR's "WPAD" and "wpad" are one name there. Zeek's to_lower
+# folds ASCII only; str.lower() would also fold other letters (and change
+# lengths), so the table is ASCII too.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ class DnsLog:
         return (
             self.object_id, epoch_to_datetime(first.ts), conn.uid,
             conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p, conn.proto,
-            first.trans_id, first.query, QTYPES.get(qtype, str(qtype)) if qtype is not None else None,
+            first.trans_id, first.query.translate(_ASCII_LOWER) if first.query else None, QTYPES.get(qtype, str(qtype)) if qtype is not None else None,
             RCODES.get(rcode, str(rcode)) if rcode is not None else None,
             answers or None, ttls or None, conn.community_id(),
         )  # fmt: skip

@@ -157,9 +157,12 @@ class HttpRequest:
 class HttpLog:
     """Pairs requests with their responses (tshark's `http.request_in`)."""
 
-    def __init__(self, object_id: int, bodies: BodyFeed) -> None:
+    def __init__(self, object_id: int, bodies: BodyFeed, cut: set[str] | None = None) -> None:
         self.object_id = object_id
         self.bodies = bodies
+        # uids of connections with frames cut by the capture's snaplen: what
+        # their server sent was not all seen, so no status or length is inferred
+        self.cut = cut if cut is not None else set()
         self.requests: dict[int, HttpRequest] = {}
         self.server_spoke: set[str] = set()  # conns whose server sent HTTP data
         self.request_conns: set[str] = set()  # conns with a request tshark dissected
@@ -187,14 +190,24 @@ class HttpLog:
         if request is None:
             return None, files
         mime = body.mime_type if body and body.size else _mime_of(content_type)
-        length = content_length if content_length is not None else (body.size if body else 0)
+        if content_length is not None:
+            length = content_length
+        elif conn.uid in self.cut:
+            length = None  # the body tshark saw is what the snaplen left of it
+        else:
+            length = body.size if body else 0
         return self._row(request, status, [mime] if mime else None, length), files
 
     def remaining(self) -> list[tuple]:
         """Requests never answered; Zeek reports status 0 where the server
-        sent data without a status line (HTTP/0.9)."""
+        sent data without a status line (HTTP/0.9). On a connection cut by
+        the snaplen the status line may simply be missing from the capture,
+        so status and response length stay NULL (unseen, not zero)."""
         rows = []
         for request in self.requests.values():
+            if request.conn.uid in self.cut:
+                rows.append(self._row(request, None, None, None))
+                continue
             status = 0 if request.conn.uid in self.server_spoke else None
             rows.append(self._row(request, status, None, 0))
         self.requests = {}
