@@ -50,13 +50,15 @@ def test_every_rule_type_is_registered_and_used():
 
 
 def test_alert_rules_are_loaded_with_thresholds():
-    alerts = {rule["rule"]: rule for rule in RULES.alert_rules}
-    assert alerts["wordpress-probe"] == {
-        "rule": "wordpress-probe", "severity": "medium",
-        "when": {"probe_category": "wordpress", "min_distinct_paths": 3, "window_minutes": 10},
-    }  # fmt: skip
+    alerts = {rule.id: rule for rule in RULES.alert_rules}
+    probe = alerts["wordpress-probe"]
+    assert (probe.rule, probe.severity, probe.title) == ("wordpress-probe", "medium", "WordPress login, admin and API probing")
+    assert (probe.group_by, probe.window_minutes, probe.threshold, probe.counts_distinct_paths) == (
+        ("source", "client_ip"), 10, 3, True)
+    assert probe.when == {"probe_category": "wordpress", "min_distinct_paths": 3, "window_minutes": 10}
     assert {"php-probe", "scanner", "bot-traffic"} <= set(alerts)
-    assert alerts["scanner"]["when"]["bot_category"] == "scanner"
+    assert alerts["scanner"].when["bot_category"] == "scanner"
+    assert (alerts["scanner"].threshold, alerts["scanner"].counts_distinct_paths) == (1, False)
 
 
 def test_bundled_rules_are_loaded_once():
@@ -75,7 +77,8 @@ def test_user_rules_extend_and_override(tmp_path):
         "user_agent_rules:\n"
         "  - {id: my-monitor, type: user-agent-regex, category: feed-or-monitor, pattern: '^AcmeProbe/'}\n"
         "alert_rules:\n"
-        "  - {rule: wordpress-probe, severity: high, when: {probe_category: wordpress, min_distinct_paths: 5, window_minutes: 5}}\n"
+        "  - {rule: wordpress-probe, severity: high, when: {probe_category: wordpress, min_distinct_paths: 5, window_minutes: 5},\n"
+        "     tests: [{requests: [{t: 0, path: /wp-login.php}], silent: [wordpress-probe]}]}\n"
     )
     rules = load_rules([extra])
     assert rules.version.startswith("2+local-1#")
@@ -84,8 +87,8 @@ def test_user_rules_extend_and_override(tmp_path):
     assert classify_path("/administrator/", rules).rule_id != "path-admin-panel"  # the override replaced it
     assert classify_path("/legacy/upload.cgi", rules).rule_id == "my-legacy"  # new rules go first
     assert classify_user_agent("AcmeProbe/2.0 curl/8.0", rules) == (True, "feed-or-monitor", "my-monitor")
-    alert = next(a for a in rules.alert_rules if a["rule"] == "wordpress-probe")
-    assert (alert["severity"], alert["when"]["min_distinct_paths"]) == ("high", 5)
+    alert = next(a for a in rules.alert_rules if a.rule == "wordpress-probe")  # the old names still read
+    assert (alert.severity, alert.threshold, alert.window_minutes) == ("high", 5, 5)
     assert len(rules.alert_rules) == len(RULES.alert_rules)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, DateTime, Engine, bindparam, delete, insert, 
 
 from netsift.db import utc_datetime
 from netsift.detection.increments import Unseen, id_chunks, mark_seen, unseen_objects
-from netsift.detection.ruleset import RuleSet
+from netsift.detection.ruleset import AlertRule, RuleSet
 from netsift.detection.sources import SOURCES, Source
 from netsift.detection.verdicts import classify_new_values, mark_served_paths
 from netsift.detection.windows import Fired, Hit, buckets_touched, fired_windows
@@ -49,10 +49,10 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _selection(rule: dict, since: datetime | None, tag: str = "") -> tuple[str, dict, int]:
+def _selection(rule: AlertRule, since: datetime | None, tag: str = "") -> tuple[str, dict, int]:
     """The WHERE clause, its parameters (names ending in `tag`, so several
     rules' clauses can share one statement) and the window length of an alert rule."""
-    when = rule["when"]
+    when = rule.when
     conditions, params = [], {}
     if "probe_category" in when:
         conditions.append(f"is_probe AND probe_category IN :categories{tag}")
@@ -65,7 +65,7 @@ def _selection(rule: dict, since: datetime | None, tag: str = "") -> tuple[str, 
     if since is not None:
         conditions.append("ts >= :since")
         params["since"] = since
-    return " AND ".join(conditions) or "1 = 1", params, int(when.get("window_minutes", 10)) * 60
+    return " AND ".join(conditions) or "1 = 1", params, rule.window_minutes * 60
 
 
 def _run(conn: Connection, sql: str, params: dict, stream: bool = False):
@@ -81,7 +81,7 @@ def _run(conn: Connection, sql: str, params: dict, stream: bool = False):
     return conn.execute(statement.execution_options(stream_results=stream), params)
 
 
-def touched_buckets(conn: Connection, rules: list[dict], source: Source, unseen: Unseen, served: set[str],
+def touched_buckets(conn: Connection, rules: list[AlertRule], source: Source, unseen: Unseen, served: set[str],
                     since: datetime | None) -> list[set[int]]:  # fmt: skip
     """For each rule, the buckets whose verdicts the unseen rows can change:
     those its matching rows fall in and the next; and those of older
@@ -114,9 +114,8 @@ def touched_buckets(conn: Connection, rules: list[dict], source: Source, unseen:
     return touched
 
 
-def _threshold(rule: dict) -> tuple[int, bool]:
-    when = rule["when"]
-    return int(when.get("min_distinct_paths", when.get("min_requests", 1))), "min_distinct_paths" in when
+def _threshold(rule: AlertRule) -> tuple[int, bool]:
+    return rule.threshold, rule.counts_distinct_paths
 
 
 def _spans(buckets: set[int]) -> list[tuple[int, int]]:
@@ -131,7 +130,7 @@ def _spans(buckets: set[int]) -> list[tuple[int, int]]:
     return [(first, last) for first, last in spans]
 
 
-def matching_hits(conn: Connection, rule: dict, source: Source, touched: set[int] | None,
+def matching_hits(conn: Connection, rule: AlertRule, source: Source, touched: set[int] | None,
                   since: datetime | None):  # fmt: skip
     """(client, its requests matching the rule, the buckets to evaluate).
 
@@ -167,11 +166,11 @@ def matching_hits(conn: Connection, rule: dict, source: Source, touched: set[int
             yield current, hits, wanted
 
 
-def alert_values(rule: dict, source: Source, client: str, fired: Fired, seconds: int, escalate: bool) -> dict:
+def alert_values(rule: AlertRule, source: Source, client: str, fired: Fired, seconds: int, escalate: bool) -> dict:
     hits = fired.hits
     statuses = sorted({h.status for h in hits if h.status is not None})
     return {
-        "rule": rule["rule"], "source": source.name, "client_ip": client,
+        "rule": rule.id, "source": source.name, "client_ip": client,
         "window_start": fired.window_start(seconds),
         "first_seen": datetime.fromtimestamp(hits[0].ts, timezone.utc),
         "last_seen": datetime.fromtimestamp(hits[-1].ts, timezone.utc),
@@ -183,7 +182,7 @@ def alert_values(rule: dict, source: Source, client: str, fired: Fired, seconds:
     }  # fmt: skip
 
 
-def evaluate(conn: Connection, rule: dict, source: Source, touched: set[int] | None,
+def evaluate(conn: Connection, rule: AlertRule, source: Source, touched: set[int] | None,
              since: datetime | None, escalate: bool) -> tuple[list[dict], set | None]:  # fmt: skip
     """The alerts the touched buckets raise now (every bucket when `touched`
     is None: a full recompute), and the window starts evaluated, for every
@@ -199,11 +198,11 @@ def evaluate(conn: Connection, rule: dict, source: Source, touched: set[int] | N
     return found, {datetime.fromtimestamp(b * seconds, timezone.utc) for b in touched}
 
 
-def severity_of(rule: dict, got_2xx: bool, escalate: bool) -> str:
+def severity_of(rule: AlertRule, got_2xx: bool, escalate: bool) -> str:
     """The rule's severity, one step up when a probe was answered with a 2xx
     (the thing looked for may be there); a bot's 2xx on a page is no news."""
-    base = SEVERITIES.index(rule.get("severity", "medium"))
-    step = 1 if got_2xx and escalate and "probe_category" in rule["when"] else 0
+    base = SEVERITIES.index(rule.level)
+    step = 1 if got_2xx and escalate and "probe_category" in rule.when else 0
     return SEVERITIES[min(base + step, len(SEVERITIES) - 1)]
 
 
@@ -284,7 +283,7 @@ def detect(engine: Engine, rules: RuleSet, since: datetime | None = None) -> Det
             for number, rule in enumerate(rules.alert_rules):
                 found, evaluated = evaluate(conn, rule, source, None if touched is None else touched[number],
                                             since, rules.escalate_on_2xx)  # fmt: skip
-                new, updated, unchanged, removed = upsert_alerts(conn, rule["rule"], source.name, found, evaluated,
+                new, updated, unchanged, removed = upsert_alerts(conn, rule.id, source.name, found, evaluated,
                                                                  remove_stale=since is None)  # fmt: skip
                 result.new += new
                 result.updated += updated

@@ -18,17 +18,14 @@ from typing import Callable, Iterable
 
 import yaml
 
+from netsift.detection.alert_rules import (  # noqa: F401 (re-exported)
+    ALERT_CONDITIONS, BOT_CATEGORIES, PROBE_CATEGORIES, SEVERITIES, AlertRule, RuleError, alert_rule, check_case_ids)
+
 # Package data, found the same way in a clone and in an installed wheel.
 BUNDLED = files("netsift.detection").joinpath("rules", "detection.yaml")
-BOT_CATEGORIES = {"search-engine", "ai-crawler", "feed-or-monitor", "http-library",
-                  "headless-browser", "scanner", "other-bot"}  # fmt: skip
 # A user-agent-app rule's verdict: a person's app (Electron, in-app webview,
 # mail client, media player), decided as not a bot.
 HUMAN_APP = "human-app"
-PROBE_CATEGORIES = {"wordpress", "wordpress-enumeration", "php", "admin-panel", "config-leak", "backdoor", "other"}
-SEVERITIES = ("low", "medium", "high", "critical")
-ALERT_CONDITIONS = {"probe_category", "bot_category", "is_bot", "min_distinct_paths",
-                    "min_requests", "window_minutes"}  # fmt: skip
 MAX_INPUT = 2000  # attacker strings are cut before matching: bounded work per string
 DATASET_TYPES = {"user-agent-dataset", "path-name-list"}
 
@@ -38,9 +35,6 @@ _NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?<!\\)[+*}](?:[^()\\]|\\.)*\)(?
 
 Matcher = Callable[[str], "str | None"]
 
-
-class RuleError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class RuleSet:
     version: str
     user_agent_rules: list[Rule] = field(default_factory=list)
     path_rules: list[Rule] = field(default_factory=list)
-    alert_rules: list[dict] = field(default_factory=list)
+    alert_rules: list[AlertRule] = field(default_factory=list)
     escalate_on_2xx: bool = True
 
 
@@ -222,28 +216,6 @@ def _strength(raw: dict) -> str:
     return raw.get("strength", "weak")
 
 
-def _alert_rule(raw) -> dict:
-    """Thresholds are data too: check them now, not when the SQL runs."""
-    if not isinstance(raw, dict) or not raw.get("rule"):
-        raise RuleError(f"alert_rules: every entry needs a rule name: {raw!r}")
-    if raw.get("severity", "medium") not in SEVERITIES:
-        raise _fail(raw, f"severity must be one of {list(SEVERITIES)}")
-    when = raw.get("when")
-    if not isinstance(when, dict) or set(when) - ALERT_CONDITIONS:
-        raise _fail(raw, f"when must be a mapping of {sorted(ALERT_CONDITIONS)}")
-    if not {"probe_category", "bot_category", "is_bot"} & set(when):
-        raise _fail(raw, "when needs probe_category, bot_category or is_bot")
-    for key, known in (("probe_category", PROBE_CATEGORIES), ("bot_category", BOT_CATEGORIES)):
-        values = when.get(key, [])
-        if not set(values if isinstance(values, list) else [values]) <= known:
-            raise _fail(raw, f"{key} {values!r} is not among {sorted(known)}")
-    for key in ("min_distinct_paths", "min_requests", "window_minutes"):
-        value = when.get(key, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise _fail(raw, f"{key} must be a positive whole number, got {value!r}")
-    return raw
-
-
 def _document(path: Path) -> tuple[dict, str]:
     try:
         text = (path if hasattr(path, "read_text") else Path(path)).read_text()
@@ -260,9 +232,9 @@ def _document(path: Path) -> tuple[dict, str]:
     return document, text
 
 
-def _merged(documents: list[dict]) -> tuple[dict[str, dict[str, dict]], dict[str, dict], bool]:
+def _merged(documents: list[dict]) -> tuple[dict[str, dict[str, dict]], dict[str, AlertRule], bool]:
     sections: dict[str, dict[str, dict]] = {"user_agent_rules": {}, "path_rules": {}}
-    alerts: dict[str, dict] = {}
+    alerts: dict[str, AlertRule] = {}
     escalate = True
     for number, document in enumerate(documents):
         for section, known in list(sections.items()):
@@ -276,8 +248,8 @@ def _merged(documents: list[dict]) -> tuple[dict[str, dict[str, dict]], dict[str
             # The site's own new rules are tried before the bundled ones.
             sections[section] = {**added, **known} if number else {**known, **added}
         for raw in document.get("alert_rules") or []:
-            checked = _alert_rule(raw)
-            alerts[checked["rule"]] = checked
+            checked = alert_rule(raw)
+            alerts[checked.id] = checked
         escalate = bool(document.get("escalate_on_2xx", escalate))
     return sections, alerts, escalate
 
@@ -290,6 +262,7 @@ def load_rules(paths: Iterable[Path | str] = (), datasets: bool = True) -> RuleS
     loaded = [_document(BUNDLED)] + [_document(Path(p)) for p in paths]
     documents = [document for document, _ in loaded]
     sections, alerts, escalate = _merged(documents)
+    check_case_ids(list(alerts.values()))
     if not datasets:  # for measuring what the hand-written rules catch alone
         for section in sections:
             sections[section] = {k: r for k, r in sections[section].items() if r.get("type") not in DATASET_TYPES}
