@@ -254,9 +254,13 @@ http_requests = Table(
     Column("request_body_len", BigInteger),
     Column("response_body_len", BigInteger),
     Column("community_id", Text, comment=COMMUNITY_ID_COMMENT),
+    Column("amz_cf_id", Text,
+           comment="X-Amz-Cf-Id request header: the CloudFront x_edge_request_id behind this request"),
+    Column("x_forwarded_for", Text, comment="X-Forwarded-For request header, as sent (not trusted)"),
     Index("ix_http_requests_source_object_id", "source_object_id"),
     Index("ix_http_requests_ts", "ts"),
     Index("ix_http_requests_community_id", "community_id"),
+    Index("ix_http_requests_amz_cf_id", "amz_cf_id"),
 )
 
 extracted_files = Table(

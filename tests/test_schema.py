@@ -50,3 +50,23 @@ def test_request_id_index_is_not_unique(pg_url):
     engine.dispose()
     assert indexes["ix_cloudfront_requests_x_edge_request_id"]["unique"] is False
     assert indexes["ix_cloudfront_requests_ts"]["column_names"] == ["ts"]
+
+
+def test_0010_downgrades_and_upgrades_again(tmp_path):
+    from alembic import command
+
+    from netsift.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'cf.db'}"
+    upgrade(url)
+    command.downgrade(alembic_config(url), "0009")
+    engine = create_engine(url)
+    columns = {c["name"] for c in inspect(engine).get_columns("http_requests")}
+    views = set(inspect(engine).get_view_names())
+    engine.dispose()
+    assert not {"amz_cf_id", "x_forwarded_for"} & columns
+    assert "cloudfront_origin_exchanges" not in views and "http_requests_classified" in views
+    upgrade(url)
+    engine = create_engine(url)
+    assert "cloudfront_origin_exchanges" in inspect(engine).get_view_names()
+    engine.dispose()

@@ -29,6 +29,7 @@ PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 LINK_TYPES = {0: "NULL", 1: "EN10MB", 101: "RAW", 105: "IEEE802_11", 113: "LINUX_SLL",
               127: "IEEE802_11_RADIOTAP", 228: "IPV4", 229: "IPV6", 276: "LINUX_SLL2"}  # fmt: skip
+HEADER_VALUE_MAX = 1024  # characters kept of X-Amz-Cf-Id / X-Forwarded-For
 SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
 # capture_dns.RDATA_FIELD's names -> the tshark fields holding that answer data
 RDATA_TSHARK = {"a": "dns.a", "aaaa": "dns.aaaa", "cname": "dns.cname",
@@ -46,6 +47,7 @@ MAIN_FIELDS = (
     "dns.count.answers", "dns.resp.type", "dns.resp.ttl", *RDATA_TSHARK.values(),
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
     "http.response.code", "http.content_type", "http.request_in", "http.content_length_header",
+    "http.x_forwarded_for", "http.request.line",
     "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
 )  # fmt: skip
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
@@ -325,6 +327,23 @@ def _dns_message(f: list[bytes], ts: float) -> DnsMessage:
     )
 
 
+def _capped(text: str | None) -> str | None:
+    """Headers the client wrote: stored as text, capped, never parsed further."""
+    return text[:HEADER_VALUE_MAX] if text else text
+
+
+def _header(lines: bytes, name: bytes) -> str | None:
+    """The first value of header `name` (lowercase, with its colon) among
+    tshark's request lines: tshark has no field for X-Amz-Cf-Id."""
+    for line in lines.split(b"\x1f"):
+        if line[: len(name)].lower() == name:
+            value = line[len(name) :].strip()
+            if value.endswith(b"\\r\\n"):  # tshark writes the line's CRLF escaped
+                value = value[:-4].strip()
+            return _capped(_text(value))
+    return None
+
+
 def _http(f, ts, conn, forward, http: HttpLog) -> Iterator[tuple[str, tuple]]:
     frame = int(f[F["frame.number"]])
     if f[F["http.request.method"]]:
@@ -336,6 +355,8 @@ def _http(f, ts, conn, forward, http: HttpLog) -> Iterator[tuple[str, tuple]]:
             referrer=_text(_first(f[F["http.referer"]])),
             user_agent=_text(_first(f[F["http.user_agent"]])),
             body_len=_int(f[F["http.content_length_header"]]) or 0,
+            amz_cf_id=_header(f[F["http.request.line"]], b"x-amz-cf-id:"),
+            x_forwarded_for=_capped(_text(_first(f[F["http.x_forwarded_for"]]))),
         ))  # fmt: skip
     elif f[F["http.response.code"]]:
         row, files = http.response(

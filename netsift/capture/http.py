@@ -22,7 +22,7 @@ from netsift.capture.http_body import BodyTooLarge, decoded_body
 HTTP_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "method",
     "host", "uri", "referrer", "user_agent", "status_code", "resp_mime_types",
-    "request_body_len", "response_body_len", "community_id",
+    "request_body_len", "response_body_len", "community_id", "amz_cf_id", "x_forwarded_for",
 )  # fmt: skip
 FILE_COLUMNS = (
     "source_object_id", "ts", "uid", "host", "uri", "size", "mime_type", "file_type",
@@ -152,6 +152,8 @@ class HttpRequest:
     referrer: str | None
     user_agent: str | None
     body_len: int
+    amz_cf_id: str | None = None  # CloudFront's x-edge-request-id, when CloudFront sent it
+    x_forwarded_for: str | None = None
 
 
 class HttpLog:
@@ -218,7 +220,7 @@ class HttpLog:
         return (
             self.object_id, epoch_to_datetime(r.ts), c.uid, c.orig_h, c.orig_p, c.resp_h,
             c.resp_p, r.method, r.host, r.uri, r.referrer, r.user_agent, status,
-            mime_types, r.body_len, response_len, c.community_id(),
+            mime_types, r.body_len, response_len, c.community_id(), r.amz_cf_id, r.x_forwarded_for,
         )  # fmt: skip
 
     def _file_row(self, request: HttpRequest | None, conn: Conn, f: FileFacts) -> tuple:
