@@ -1,0 +1,127 @@
+"""CloudFront standard logging v2 (JSON lines) loads as the legacy log does."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+
+from netsift.cloudfront.parse import STANDARD_FIELDS, LogParser
+from tests.cloudfront_lines import line
+from tests.test_load import load_all, rows, scalar
+
+# A subset of fields, as a v2 delivery chosen in the console may hold them.
+SUBSET = (
+    "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)",
+    "cs-uri-stem", "sc-status", "cs(User-Agent)", "cs-uri-query", "x-edge-result-type",
+    "x-edge-request-id", "time-taken", "c-port", "time-to-first-byte", "sc-content-len",
+)  # fmt: skip
+REQUESTS = [
+    {"cs_uri_stem": "/wp-login.php", "sc_status": "404", "c_ip": "2001:db8::7"},
+    {"cs_uri_stem": "/a%2520b", "cs_user_agent": "Mozilla/5.0%20(X11)", "time_taken": "1.250"},
+    {"sc_status": "000", "sc_bytes": "0", "cs_uri_query": "q=%27or%201=1"},
+]
+COMPARED = "ts, distribution_id, " + ", ".join(
+    name.replace("(", "_").replace(")", "").replace("-", "_").lower() for name in STANDARD_FIELDS[2:]
+)
+
+
+def fields_of(overrides: dict) -> dict[str, str]:
+    return dict(zip(STANDARD_FIELDS, line(**overrides).rstrip("\n").split("\t")))
+
+
+def legacy_text() -> str:
+    body = "".join("\t".join(fields_of(r)[f] for f in SUBSET) + "\n" for r in REQUESTS)
+    return "#Version: 1.0\n#Fields: " + " ".join(SUBSET) + "\n" + body
+
+
+def json_text(seed: int = 15) -> str:
+    """The same requests as v2 JSON lines: fields shuffled, numbers as JSON
+    numbers where CloudFront writes numbers, `-` kept as CloudFront writes it."""
+    shuffle = random.Random(seed).shuffle
+    out = []
+    for request in REQUESTS:
+        values = fields_of(request)
+        names = list(SUBSET)
+        shuffle(names)
+        record = {}
+        for name in names:
+            value = values[name]
+            if name in ("sc-bytes", "sc-status", "c-port", "sc-content-len") and value not in ("-", "000"):
+                value = int(value)
+            elif name in ("time-taken", "time-to-first-byte") and value != "-":
+                value = float(value)
+            record[name] = value
+        record["c-country"] = "DE"  # v2-only fields are ignored
+        record["asn"] = 64500
+        out.append(json.dumps(record))
+    return "\n".join(out) + "\n"
+
+
+def loaded_rows(db, uri_part: str):
+    return rows(
+        db,
+        f"SELECT {COMPARED} FROM cloudfront_requests r JOIN source_objects s ON s.id = r.source_object_id "
+        "WHERE s.uri LIKE :uri ORDER BY r.line_number",
+        uri=f"%{uri_part}%",
+    )
+
+
+def test_json_lines_load_exactly_as_the_same_legacy_lines(db, tmp_path):
+    (tmp_path / "legacy.log").write_text(legacy_text())
+    (tmp_path / "v2.json").write_text(json_text())
+    (tmp_path / "v2-gz.json.gz").write_bytes(gzip.compress(json_text(seed=16).encode(), mtime=0))
+    results = load_all(db, tmp_path)
+    assert {n: (r.status, r.rows_loaded, r.rows_rejected) for n, r in results.items()} == {
+        "legacy.log": ("loaded", 3, 0), "v2.json": ("loaded", 3, 0), "v2-gz.json.gz": ("loaded", 3, 0),
+    }  # fmt: skip
+    legacy = loaded_rows(db, "legacy.log")
+    assert len(legacy) == 3 and legacy[0][COMPARED.split(", ").index("c_ip")] == "2001:db8::7"
+    assert loaded_rows(db, "v2.json") == legacy
+    assert loaded_rows(db, "v2-gz.json.gz") == legacy
+
+
+def test_a_bad_json_line_is_rejected_with_its_reason_and_the_others_load(db, tmp_path):
+    good = json_text().splitlines()
+    bad_status = json.dumps({**json.loads(good[0]), "sc-status": -5})
+    lines = [good[0], "{not json", bad_status, "[1, 2]", json.dumps({"c-ip": "192.0.2.1"}), good[1]]
+    (tmp_path / "v2.json").write_text("\n".join(lines) + "\n")
+    result = load_all(db, tmp_path)["v2.json"]
+    assert (result.status, result.rows_loaded, result.rows_rejected) == ("loaded", 2, 4)
+    reasons = rows(db, "SELECT line_number, reason FROM rejected_records ORDER BY line_number")
+    assert [n for n, _ in reasons] == [2, 3, 4, 5]
+    assert reasons[0][1].startswith("not JSON")
+    assert reasons[1][1] == "field sc-status: '-5' is not a non-negative integer in ASCII digits"
+    assert reasons[2][1] == "not a JSON object"
+    assert reasons[3][1] == "no date and time, and no timestamp"
+    assert scalar(db, "SELECT COUNT(*) FROM cloudfront_requests") == 2
+
+
+def parse(text: str):
+    parser = LogParser(source_object_id=1)
+    return list(parser.rows(text.splitlines(True))), parser
+
+
+def test_timestamp_stands_in_for_a_missing_date_and_time():
+    rows_, parser = parse(
+        json.dumps({"timestamp": 1709294401.123, "c-ip": "192.0.2.1", "x-edge-location": "FRA56-P1"}) + "\n"
+        + json.dumps({"timestamp(ms)": "1709294402999", "sc-status": 200}) + "\n"
+    )  # fmt: skip
+    assert parser.rejected == []
+    assert [str(r[2]) for r in rows_] == ["2024-03-01 12:00:01+00:00", "2024-03-01 12:00:02+00:00"]
+
+
+def test_json_values_cloudfront_never_writes_are_rejected():
+    base = {"date": "2024-03-01", "time": "12:00:01"}
+    bad = [{"sc-bytes": True}, {"cs-method": ["GET"]}, {"time-taken": 1e-9}, {"sc-bytes": 1.5},
+           {"c-ip": "not-an-ip"}, {"date": "2024-3-1"}]  # fmt: skip
+    rows_, parser = parse("".join(json.dumps({**base, **b}) + "\n" for b in bad))
+    assert rows_ == [] and parser.rejected_count == len(bad)
+    assert [r.reason for r in parser.rejected] == [
+        "field sc-bytes: a JSON bool, not a string or number",
+        "field cs-method: a JSON list, not a string or number",
+        "field time-taken: 1e-09 is not a plain decimal number",
+        "field sc-bytes: '1.5' is not a non-negative integer in ASCII digits",
+        "field c-ip: 'not-an-ip' is not an IP address",
+        "bad date/time '2024-3-1' '12:00:01'",
+    ]
