@@ -194,3 +194,12 @@ def test_parquet_over_the_size_cap_fails_before_it_is_read(db, tmp_path):
     (obj,) = list_local(tmp_path, Window.of())
     result = load_object(engine_for(db), obj, settings)
     assert result.status == "failed" and "exceeds the cap" in result.error
+
+
+def test_json_lines_from_something_else_are_not_a_cloudfront_log():
+    import pytest
+
+    from netsift.cloudfront.parse import NotCloudFrontLog
+
+    with pytest.raises(NotCloudFrontLog, match="without a CloudFront field"):
+        parse('{"level": "info", "msg": "hello"}\n')

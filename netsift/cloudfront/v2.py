@@ -116,7 +116,9 @@ def json_rows(parser: "LogParser", numbered: Iterator[tuple[int, str]]) -> Itera
     """Rows for JSON lines, the first of which the legacy parser has read.
 
     One bad line is rejected with its reason; the others load."""
-    rows = _Rows(parser)
+    from netsift.cloudfront.parse import NotCloudFrontLog
+
+    rows, first = _Rows(parser), True
     for line_number, line in numbered:
         if isinstance(line, TooLongLine):
             parser.reject(line_number, "line longer than the limit", line)
@@ -132,6 +134,12 @@ def json_rows(parser: "LogParser", numbered: Iterator[tuple[int, str]]) -> Itera
         if not isinstance(record, dict):
             parser.reject(line_number, "not a JSON object", line)
             continue
+        if first:
+            first = False
+            if not any(name in record for name in (*rows.fields, *_PARQUET_COLUMNS)):
+                raise NotCloudFrontLog(
+                    "JSON lines without a CloudFront field: not a CloudFront standard log (v2)"
+                )
         try:
             row = rows.row(line_number, record)
         except ValueError as error:
