@@ -17,7 +17,8 @@ from netsift.ingest import ledger
 from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
-from netsift.ingest.reading import UnreadableObject, text_lines
+from netsift.cloudfront.v2 import parquet_rows
+from netsift.ingest.reading import UnreadableObject, buffered, is_parquet, spooled, text_lines
 from netsift.ingest.sources import SourceObject, open_body
 
 KIND = "cloudfront"
@@ -41,18 +42,26 @@ def load_object(
         )
         content = hashlib.sha256()
         rows = conn.begin_nested()  # undone without a DELETE if the content is a copy
-        body = open_body(obj, s3_client)
+        body = buffered(open_body(obj, s3_client))
         try:
-            lines = text_lines(
-                body,
-                max_line_bytes=settings.max_line_bytes,
-                max_total_bytes=settings.max_decompressed_bytes,
-                digest=content,
-            )
-            copy_rows(
-                conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
-                parser.rows(lines), settings.copy_chunk_rows,
-            )  # fmt: skip
+            if is_parquet(body):
+                spool = spooled(body, max_total_bytes=settings.max_decompressed_bytes, digest=content)
+                with spool:
+                    copy_rows(
+                        conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
+                        parquet_rows(parser, spool), settings.copy_chunk_rows,
+                    )  # fmt: skip
+            else:
+                lines = text_lines(
+                    body,
+                    max_line_bytes=settings.max_line_bytes,
+                    max_total_bytes=settings.max_decompressed_bytes,
+                    digest=content,
+                )
+                copy_rows(
+                    conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
+                    parser.rows(lines), settings.copy_chunk_rows,
+                )  # fmt: skip
         finally:
             body.close()
         # Decided only now: the hash is complete once every line is read.

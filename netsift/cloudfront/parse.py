@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from ipaddress import ip_address
 from operator import itemgetter
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ from urllib.parse import unquote
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS
 from netsift.ingest.reading import TooLongLine
 
-PARSER_VERSION = "cloudfront-2"  # 2: strict numbers and addresses, ragged lines
+PARSER_VERSION = "cloudfront-3"  # 2: strict numbers and addresses, ragged lines; 3: v2 JSON lines
 
 # The standard (legacy) log layout in its newest, 33-field form. Older files
 # carry a prefix of it: 12, 19, 23, 24 or 26 fields.
@@ -281,7 +282,8 @@ class LogParser:
         last_stamp: tuple[str, str] | None = None
         last_ts: datetime | None = None
         layout = self._layout
-        for line_number, line in enumerate(lines, start=1):
+        numbered = enumerate(lines, start=1)
+        for line_number, line in numbered:
             if isinstance(line, TooLongLine):
                 self.reject(line_number, "line longer than the limit", line)
                 continue
@@ -297,6 +299,12 @@ class LogParser:
                 continue
             if layout is None and not self._seen_data:
                 # Without a header, the first line decides what the object is.
+                if line[0] == "{":  # standard logging v2, JSON lines
+                    from netsift.cloudfront.v2 import json_rows
+
+                    self._seen_data = True
+                    yield from json_rows(self, chain([(line_number, line)], numbered))
+                    return
                 sniff_first_line(line)
             self._seen_data = True
             if "\x00" in line:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import tempfile
 import zlib
 from typing import BinaryIO, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
 _OTHER_COMPRESSION = {
     b"BZh": "bzip2",
     b"\x28\xb5\x2f\xfd": "zstd",
@@ -66,6 +68,35 @@ def compression_of(stream: io.BufferedReader) -> str | None:
         if head.startswith(magic):
             raise UnreadableObject(f"compressed with {name}; CloudFront delivers gzip or plain")
     return None
+
+
+def is_parquet(stream: io.BufferedReader) -> bool:
+    return stream.peek(4)[:4] == PARQUET_MAGIC
+
+
+def spooled(stream: io.BufferedReader, *, max_total_bytes: int, digest=None):
+    """The object in a temporary file, for formats read from the end.
+
+    Parquet's footer, which says where everything is, comes last, and an S3
+    body cannot seek. Disk rather than memory, under the same size cap as
+    text, and hashed as it is copied, like text lines."""
+    update = (digest or _NoDigest()).update
+    file = tempfile.TemporaryFile()
+    try:
+        total = 0
+        while chunk := stream.read(1 << 20):
+            total += len(chunk)
+            if total > max_total_bytes:
+                raise UnreadableObject(
+                    f"size exceeds the cap of {max_total_bytes} bytes (NETSIFT_MAX_DECOMPRESSED_BYTES)"
+                )
+            update(chunk)
+            file.write(chunk)
+        file.seek(0)
+        return file
+    except BaseException:
+        file.close()
+        raise
 
 
 def decompressed(stream: io.BufferedReader) -> BinaryIO:

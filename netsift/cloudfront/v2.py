@@ -1,0 +1,193 @@
+"""CloudFront standard logging (v2) delivered to S3 as JSON lines or Parquet.
+
+v2 lets the owner pick any subset of fields, in any order, and names them as
+the legacy log does (`c-ip`, `cs(Host)`, ...). Each JSON object is turned into
+the legacy field list, as text, and goes through the legacy layout's own
+converters: a v2 row must load exactly as the same request logged as a tab
+line would, and be refused for the same reasons. Fields only v2 has
+(`asn`, `c-country`, `origin-fbl`, ...) are ignored: the table has no column
+for them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Iterator
+
+from netsift.ingest.reading import TooLongLine, UnreadableObject
+
+if TYPE_CHECKING:
+    from netsift.cloudfront.parse import LogParser
+
+_MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z; beyond it datetime fails
+
+
+def _text(name: str, value: object) -> str:
+    """A JSON value as the legacy log would have written it.
+
+    Numbers become their digits so the legacy converters judge them (a
+    negative or fractional byte count is refused as in a tab line); `null`
+    is the legacy `-`. Booleans, lists and objects are not anything
+    CloudFront writes into these fields."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, datetime):  # Parquet's own types, for date and time
+        raise ValueError(f"field {name}: a timestamp, not a date or a time of day")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"field {name}: a {type(value).__name__} value, not a string or number")
+    if isinstance(value, int):
+        return str(value)
+    text = repr(value)
+    if "e" in text or "n" in text:  # 1e-05, inf, nan: the legacy log never writes these
+        raise ValueError(f"field {name}: {text} is not a plain decimal number")
+    return text
+
+
+def _date_time_from_timestamp(record: dict) -> tuple[str, str]:
+    """`date` and `time` from v2's `timestamp` (epoch seconds with
+    milliseconds) or `timestamp(ms)`, for owners who chose only those.
+
+    Cut to the second, as the legacy `time` field is."""
+    if "timestamp" in record:
+        raw, divisor = record["timestamp"], 1
+    elif "timestamp(ms)" in record:
+        raw, divisor = record["timestamp(ms)"], 1000
+    else:
+        raise ValueError("no date and time, and no timestamp")
+    if isinstance(raw, datetime):  # a Parquet timestamp column
+        moment = raw if raw.tzinfo else raw.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)
+        return moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
+    text = _text("timestamp", raw)
+    whole, _, fraction = text.partition(".")
+    if not (whole.isascii() and whole.isdigit() and (fraction == "" or fraction.isdigit())):
+        raise ValueError(f"timestamp {text[:40]!r} is not a number of seconds")
+    if len(whole) > 16 or (seconds := int(whole) // divisor) > _MAX_TIMESTAMP:
+        raise ValueError(f"timestamp {text[:40]!r} is out of range")
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
+
+
+class _Rows:
+    """One record (a JSON object or a Parquet row) to a row in COPY order,
+    through the legacy layout's converters; ValueError carries the reason."""
+
+    def __init__(self, parser: "LogParser") -> None:
+        from netsift.cloudfront.parse import STANDARD_FIELDS, Layout
+
+        self.fields = STANDARD_FIELDS
+        self.layout = Layout.from_fields(STANDARD_FIELDS, "the v2 layout")
+        self.head = (parser.source_object_id, parser.distribution_id)
+
+    def row(self, line_number: int, record: dict) -> list:
+        from netsift.cloudfront.parse import _utc_timestamp
+
+        layout = self.layout
+        fields = [_text(name, record.get(name)) for name in self.fields]
+        if "date" not in record and "time" not in record:
+            fields[0], fields[1] = _date_time_from_timestamp(record)
+        try:
+            ts = _utc_timestamp(fields[0], fields[1])
+        except ValueError:
+            raise ValueError(f"bad date/time {fields[0]!r} {fields[1]!r}") from None
+        fields.append("-")
+        values = [None if v == "-" else v for v in layout.pick(fields)]
+        index = 0
+        try:
+            for index, convert in layout.converters:
+                if values[index] is not None:
+                    values[index] = convert(values[index])
+        except ValueError as error:
+            raise ValueError(f"field {layout.names[index]}: {error}") from None
+        return [self.head[0], line_number, ts, self.head[1], *values]
+
+
+def json_rows(parser: "LogParser", numbered: Iterator[tuple[int, str]]) -> Iterator[list]:
+    """Rows for JSON lines, the first of which the legacy parser has read.
+
+    One bad line is rejected with its reason; the others load."""
+    from netsift.cloudfront.parse import NotCloudFrontLog
+
+    rows, first = _Rows(parser), True
+    for line_number, line in numbered:
+        if isinstance(line, TooLongLine):
+            parser.reject(line_number, "line longer than the limit", line)
+            continue
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as error:
+            parser.reject(line_number, f"not JSON: {str(error)[:80]}", line)
+            continue
+        if not isinstance(record, dict):
+            parser.reject(line_number, "not a JSON object", line)
+            continue
+        if first:
+            first = False
+            if not any(name in record for name in (*rows.fields, *_PARQUET_COLUMNS)):
+                raise NotCloudFrontLog(
+                    "JSON lines without a CloudFront field: not a CloudFront standard log (v2)"
+                )
+        try:
+            row = rows.row(line_number, record)
+        except ValueError as error:
+            parser.reject(line_number, str(error), line)
+            continue
+        parser.rows_parsed += 1
+        yield row
+
+
+PARQUET_BATCH_ROWS = 8192
+_PARQUET_COLUMNS = frozenset(("timestamp", "timestamp(ms)"))
+
+
+def parquet_rows(parser: "LogParser", file) -> Iterator[list]:
+    """Rows of a Parquet object, a batch at a time within a row group, so
+    memory follows the batch rather than the file.
+
+    Only the columns the table holds are read. A row's number is its place
+    in the file, from 1, as a line's would be; a rejected row is kept as JSON."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from netsift.cloudfront.parse import STANDARD_FIELDS, NotCloudFrontLog
+
+    try:
+        source = pq.ParquetFile(file)
+        names = source.schema_arrow.names
+    except (pa.ArrowException, OSError) as error:
+        raise UnreadableObject(f"corrupt Parquet: {str(error)[:200]}") from error
+    wanted = [n for n in names if n in STANDARD_FIELDS or n in _PARQUET_COLUMNS]
+    if not ({"date", "time"} <= set(wanted) or _PARQUET_COLUMNS & set(wanted)):
+        raise NotCloudFrontLog("Parquet without date and time or timestamp columns: not a CloudFront log")
+    rows = _Rows(parser)
+    line_number = 0
+    batches = source.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as error:
+            raise UnreadableObject(f"corrupt Parquet: {str(error)[:200]}") from error
+        if batch is None:
+            return
+        for record in batch.to_pylist():
+            line_number += 1
+            try:
+                row = rows.row(line_number, record)
+            except ValueError as error:
+                parser.reject(line_number, str(error), json.dumps(record, default=str))
+                continue
+            parser.rows_parsed += 1
+            yield row
