@@ -18,13 +18,12 @@ from sqlalchemy import Connection, DateTime, Engine, bindparam, delete, insert, 
 
 from netsift.db import utc_datetime
 from netsift.detection.increments import Unseen, id_chunks, mark_seen, unseen_objects
-from netsift.detection.ruleset import AlertRule, RuleSet
+from netsift.detection.ruleset import SEVERITIES, AlertRule, RuleSet
 from netsift.detection.sources import SOURCES, Source
 from netsift.detection.verdicts import classify_new_values, mark_served_paths
 from netsift.detection.windows import Fired, Hit, buckets_touched, fired_windows
 from netsift.schema import alerts
 
-SEVERITIES = ("low", "medium", "high", "critical")
 CLIENTS_PER_QUERY = 5000  # bound parameters per query: well under SQLite's 32,766
 
 
@@ -114,10 +113,6 @@ def touched_buckets(conn: Connection, rules: list[AlertRule], source: Source, un
     return touched
 
 
-def _threshold(rule: AlertRule) -> tuple[int, bool]:
-    return rule.threshold, rule.counts_distinct_paths
-
-
 def _spans(buckets: set[int]) -> list[tuple[int, int]]:
     """Touched buckets as runs of neighbours: late rows from yesterday and
     today's rows are two short spans to read, not a day of requests."""
@@ -138,7 +133,7 @@ def matching_hits(conn: Connection, rule: AlertRule, source: Source, touched: se
     `touched` buckets, per span of them, the requests from W before the span
     to its end (an index range on ts); without, all requests and all buckets."""
     where, params, seconds = _selection(rule, since)
-    threshold, distinct = _threshold(rule)
+    threshold, distinct = rule.threshold, rule.counts_distinct_paths
     measure = f"COUNT(DISTINCT {source.path})" if distinct else "COUNT(*)"
     within = "ts >= :lo AND ts < :hi AND " if touched is not None else ""
     sql = (f"SELECT {source.client}, ts, {source.path}, {source.status}, {source.agent} FROM {source.view} "
@@ -188,7 +183,7 @@ def evaluate(conn: Connection, rule: AlertRule, source: Source, touched: set[int
     is None: a full recompute), and the window starts evaluated, for every
     client (None: all of them)."""
     _, _, seconds = _selection(rule, since)
-    threshold, distinct = _threshold(rule)
+    threshold, distinct = rule.threshold, rule.counts_distinct_paths
     found = []
     for client, hits, wanted in matching_hits(conn, rule, source, touched, since):
         for fired in fired_windows(hits, seconds, threshold, distinct, wanted):

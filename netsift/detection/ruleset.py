@@ -36,7 +36,6 @@ _NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?<!\\)[+*}](?:[^()\\]|\\.)*\)(?
 Matcher = Callable[[str], "str | None"]
 
 
-
 @dataclass(frozen=True)
 class Rule:
     id: str
