@@ -2,8 +2,9 @@
 server, against Prefect's own temporary server, measured in the same run.
 
 - `netsift report` and `netsift status` on the demo data (they start no server);
-- `netsift cloudfront <one sample file>`: the flow reports to Prefect's API
-  served inside the CLI process;
+- `netsift cloudfront <one sample file>`: the flow reports to netsift's local
+  Prefect API, timed for the command that starts it and for a later command
+  that reuses it, and with the API served inside the CLI process instead;
 - baseline: the same flow with Prefect's default when no PREFECT_API_URL is
   set (what the CLI did before): a temporary server started as a subprocess;
 - for comparison, `netsift cloudfront` with PREFECT_API_URL naming a running
@@ -68,6 +69,21 @@ def main() -> None:
         server.wait(timeout=30)
 
 
+def stop_local_api(home: Path) -> None:
+    """So that the next command starts netsift's local API afresh."""
+    import json
+    import signal
+
+    try:
+        pid = json.loads((home / "netsift-api.json").read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return
+    os.kill(pid, signal.SIGTERM)
+    while Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]:
+        time.sleep(0.05)
+    (home / "netsift-api.json").unlink(missing_ok=True)
+
+
 def measure(work: Path, env: dict, database, server_env: dict, repeat: int) -> None:
     import urllib.request
 
@@ -81,22 +97,30 @@ def measure(work: Path, env: dict, database, server_env: dict, repeat: int) -> N
     timed([NETSIFT, "cloudfront", str(SAMPLES)], demo)  # demo data, and PREFECT_HOME warmed up
     results: dict[str, list[float]] = {}
     for round_ in range(repeat):
+        stop_local_api(Path(env["PREFECT_HOME"]))
         for label, args, environment in (
+            ("netsift cloudfront <one file>, first command (starts the local API)",
+             [NETSIFT, "cloudfront", str(SAMPLE)], database(f"first{round_}")),
+            ("netsift cloudfront <one file>, a later command (reuses it)",
+             [NETSIFT, "cloudfront", str(SAMPLE)], database(f"later{round_}")),
             ("netsift report (demo data)", [NETSIFT, "report"], demo),
-            ("netsift status (demo data)", [NETSIFT, "status"], demo),
-            ("netsift cloudfront <one file>", [NETSIFT, "cloudfront", str(SAMPLE)], database(f"new{round_}")),
+            ("netsift status (demo data, runs from the local API)", [NETSIFT, "status"], demo),
+            ("netsift cloudfront <one file>, API inside the CLI (IDLE_SECONDS=0)",
+             [NETSIFT, "cloudfront", str(SAMPLE)],
+             {**database(f"inside{round_}"), "NETSIFT_LOCAL_API_IDLE_SECONDS": "0"}),
             ("netsift cloudfront <one file>, PREFECT_API_URL set", [NETSIFT, "cloudfront", str(SAMPLE)],
              {**server_env, "NETSIFT_DATABASE_URL": f"sqlite:///{work / f'server{round_}'}.db"}),
             ("baseline: the same flow, Prefect's temporary server",
              [sys.executable, "-c", BASELINE, str(SAMPLE)], database(f"old{round_}")),
         ):  # fmt: skip
             results.setdefault(label, []).append(timed(args, environment))
+    stop_local_api(Path(env["PREFECT_HOME"]))
     load = os.getloadavg()[0]
     print(f"median of {repeat} runs, wall seconds (load average {load:.1f} on {os.cpu_count()} cores)")
     baseline = statistics.median(results["baseline: the same flow, Prefect's temporary server"])
     for label, times in results.items():
         median = statistics.median(times)
-        print(f"{label:55} {median:6.2f} s   {median / baseline:5.2f} x baseline")
+        print(f"{label:72} {median:6.2f} s   {median / baseline:5.2f} x baseline")
 
 
 if __name__ == "__main__":

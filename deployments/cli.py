@@ -15,10 +15,12 @@ from typing import Optional
 
 import typer
 
-from netsift.deployments.cli_output import console, error_line, plural, print_line, print_table
+from netsift.deployments.cli_output import console, error_line, print_line, print_table
+from netsift.deployments.local_api import running_local_api
 from netsift.deployments.prefect_api import configured_api_url, database_tags, prefect_api, quiet_prefect
 from netsift.preflight import Mistake, check_database, check_port_free, check_source
 from netsift.settings import Settings
+from netsift.wording import plural
 
 # Help texts are plain text: `s3://bucket[/prefix]` is not Rich markup.
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=None,
@@ -286,13 +288,17 @@ def status(
     url = use_database(database_url)
     upgrade(url)
     result = feed_status(engine_for(url))
-    if runs and not configured_api_url():
-        result["runs_error"] = "no Prefect server configured: set PREFECT_API_URL to list this database's runs"
-    elif runs:
-        try:
-            result["runs"] = recent_runs(database_tag(url))
-        except Exception as error:  # the server is down: the feeds still tell
-            result["runs_error"] = f"Prefect server {configured_api_url()}: {type(error).__name__}: {error}"
+    with running_local_api() as local:
+        api = configured_api_url() or local
+        if runs and not api:
+            result["runs_error"] = ("no Prefect server configured (and no local API running): set "
+                                    "PREFECT_API_URL to list this database's runs")  # fmt: skip
+        elif runs:
+            os.environ["PREFECT_API_URL"] = api  # before Prefect is imported
+            try:
+                result["runs"] = recent_runs(database_tag(url))
+            except Exception as error:  # the server is down: the feeds still tell
+                result["runs_error"] = f"Prefect server {api}: {type(error).__name__}: {error}"
     if as_json:
         print(json.dumps(result, default=str))
         raise typer.Exit(0)

@@ -21,11 +21,6 @@ console = Console()
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def plural(count: int, noun: str, many: str | None = None) -> str:
-    """`1 object`, `2 objects`."""
-    return f"{count} {noun if count == 1 else (many or noun + 's')}"
-
-
 def cell(value: object) -> str:
     """A value on one line: None as nothing, control characters (an
     attacker's ANSI escapes, tabs, newlines) as visible escapes, bidi

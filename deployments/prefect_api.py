@@ -6,12 +6,18 @@ small machine, and a `kill -9` of the CLI leaves it running under PID 1).
 Prefect 3.8 has no server-less mode (`get_client` needs an API, and
 PREFECT_SERVER_EPHEMERAL_ENABLED only chooses whether that subprocess may
 start), so netsift serves Prefect's own API app (the same `create_app` the
-temporary server runs, on the same PREFECT_HOME database) from a thread of
-the CLI process on a loopback port. The runs stay real: states, task runs,
-logs, artifacts and events are recorded in Prefect's local database and can
-be browsed later with `prefect server start`. Only the server's background
-services (scheduler, automations) do not run, as in Prefect's own temporary
-server. The thread dies with the process, so nothing outlives the command.
+temporary server runs, on the same PREFECT_HOME database) itself:
+
+- by default from one local process per PREFECT_HOME that the commands
+  share and that stops by itself once unused (`local_api.py`): commands
+  after the first skip the 3.5 s of starting Prefect's API;
+- with NETSIFT_LOCAL_API_IDLE_SECONDS=0, from a thread of the CLI process on
+  a loopback port, which dies with the command.
+
+Either way the runs stay real: states, task runs, logs, artifacts and events
+are recorded in Prefect's local database and can be browsed later with
+`prefect server start`. Only the server's background services (scheduler,
+automations) do not run, as in Prefect's own temporary server.
 """
 
 from __future__ import annotations
@@ -59,6 +65,35 @@ def prefect_api():
     if configured_api_url():
         yield
         return
+    from netsift.settings import Settings
+
+    idle_seconds = Settings().local_api_idle_seconds
+    if idle_seconds > 0:
+        with _shared_local_api(idle_seconds):
+            yield
+        return
+    with _api_in_this_process():
+        yield
+
+
+@contextmanager
+def _shared_local_api(idle_seconds: float):
+    from netsift.deployments.cli_output import error_line
+    from netsift.deployments.local_api import local_api
+
+    with local_api(idle_seconds) as (url, started):
+        if started:
+            error_line(f"started Prefect's local API on {url} for this and later commands; it stops after "
+                       f"{idle_seconds:g} s unused (NETSIFT_LOCAL_API_IDLE_SECONDS)")  # fmt: skip
+        os.environ["PREFECT_API_URL"] = url  # before Prefect is imported, so every thread's settings see it
+        try:
+            yield
+        finally:
+            _drain()
+
+
+@contextmanager
+def _api_in_this_process():
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     batch_bytes: int = Field(
         64 * 1024**2, gt=0, description="Most stored bytes one load task takes; a larger object goes alone."
     )
+    local_api_idle_seconds: float = Field(
+        300.0, ge=0, description="Without PREFECT_API_URL: how long the shared local Prefect API "
+        "outlives its last command; 0 serves it inside each command instead.",
+    )
     progress_interval_seconds: float = Field(
         1.0, ge=0, description="Least time between two progress updates (artifact and CLI bar)."
     )

@@ -11,6 +11,7 @@ from netsift.tasks.fanout import batch_run_name, run_batch
 from netsift.ingest.ledger import ObjectResult
 from netsift.tasks.retry import io_task_options
 from netsift.ingest.sources import SourceObject, Window, list_objects
+from netsift.wording import plural
 
 
 @task(
@@ -23,7 +24,7 @@ def list_captures(source: str) -> list[SourceObject]:
     logger = get_run_logger()
     logger.info("%d object%s under %s", len(objects), "" if len(objects) == 1 else "s", source)
     if len(objects) < len(listed):
-        logger.info("%d notes and logs beside them skipped by name", len(listed) - len(objects))
+        logger.info("%s beside them skipped by name", plural(len(listed) - len(objects), "note or log", "notes and logs"))
     return objects
 
 

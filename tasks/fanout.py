@@ -28,6 +28,7 @@ from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from netsift.db import engine_for
+from netsift.wording import plural
 from netsift.ingest import ledger
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.sources import SourceObject, s3_client
@@ -116,7 +117,7 @@ def skip_loaded(objects: list[SourceObject]) -> tuple[list[SourceObject], list[O
     """The objects still to load, and those whose exact version is loaded
     already (one ledger query; they count as skipped and get no task)."""
     pending, skipped = ledger.split_loaded(engine_for(Settings().database_url), objects)
-    get_run_logger().info("%d objects to load, %d loaded already", len(pending), len(skipped))
+    get_run_logger().info("%s to load, %d loaded already", plural(len(pending), "object"), len(skipped))
     return pending, skipped
 
 

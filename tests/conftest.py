@@ -37,6 +37,7 @@ os.environ.update(
     PREFECT_API_URL=f"http://127.0.0.1:{PREFECT_PORT}/api",
     PREFECT_SERVER_ANALYTICS_ENABLED="false",
     DO_NOT_TRACK="1",
+    NETSIFT_LOCAL_API_IDLE_SECONDS="5",  # a local API a test starts stops soon after
     PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW="ignore",
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",

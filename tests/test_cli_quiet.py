@@ -1,6 +1,7 @@
 """Issue 12, parts 2 and 3: commands that only read start no Prefect server;
 without a configured server a run is still recorded (by Prefect's API served
-inside the CLI process, which dies with it); output is quiet and scriptable."""
+in netsift's shared local API process, which stops once unused, or inside
+the CLI process); output is quiet and scriptable."""
 
 from __future__ import annotations
 
@@ -28,10 +29,26 @@ SAMPLE = DATA / "cloudfront" / "samples" / "matomo-log-analytics" / "amazon_clou
 
 def serverless_env(tmp_path: Path) -> dict:
     """No Prefect server configured, a fresh PREFECT_HOME, telemetry settings unset."""
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "NETSIFT_LOCAL_API_IDLE_SECONDS": "3"}
     for name in ("PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"):
         env.pop(name, None)
     return env
+
+
+def local_api_pid(home: Path) -> int | None:
+    try:
+        return json.loads((home / "netsift-api.json").read_text())["pid"]
+    except (OSError, ValueError):
+        return None
+
+
+def gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z":
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -82,16 +99,49 @@ def descendants(pid: int) -> set[int]:
 
 
 @pytest.mark.prefect
-def test_a_killed_cli_leaves_no_process_behind(tmp_path):
+def test_commands_share_one_local_api_that_stops_once_unused(tmp_path):
+    """Two commands started together start one local API; a later command and
+    `status` reuse it; with no command left it stops and unpublishes itself."""
+    env = {**serverless_env(tmp_path), "NETSIFT_LOCAL_API_IDLE_SECONDS": "4"}
+    home = tmp_path / "prefect-home"
+    both = [subprocess.Popen([NETSIFT, "cloudfront", str(SAMPLE), "--database-url", f"sqlite:///{tmp_path / name}.db"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for name in ("a", "b")]  # fmt: skip
+    outputs = [cli.communicate(timeout=300) for cli in both]
+    assert [cli.returncode for cli in both] == [0, 0], outputs
+    started = [err for _, err in outputs if "started Prefect's local API" in err]
+    assert len(started) == 1, outputs
+    pid = local_api_pid(home)
+    assert pid and Path(f"/proc/{pid}").exists()
+    later = run_cli("cloudfront", str(SAMPLE), "--database-url", f"sqlite:///{tmp_path / 'c.db'}", env=env)
+    assert later.returncode == 0 and "started Prefect's local API" not in later.stderr, later.stderr[-2000:]
+    assert local_api_pid(home) == pid
+    shown = run_cli("status", "--json", "--database-url", f"sqlite:///{tmp_path / 'c.db'}", env=env)
+    assert [run["state"] for run in json.loads(shown.stdout)["runs"]] == ["Completed"], shown.stdout[-2000:]
+    with sqlite3.connect(home / "prefect.db") as prefect_db:
+        states = prefect_db.execute("SELECT state_type FROM flow_run WHERE name LIKE 'cloudfront %'").fetchall()
+    assert states == [("COMPLETED",)] * 3
+    assert gone(pid, within=30)
+    assert local_api_pid(home) is None  # unpublished: the next command starts a new one
+    again = run_cli("cloudfront", str(SAMPLE), "--database-url", f"sqlite:///{tmp_path / 'd.db'}", env=env)
+    assert again.returncode == 0 and "started Prefect's local API" in again.stderr, again.stderr[-2000:]
+    assert gone(local_api_pid(home) or 0, within=30)
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize("idle_seconds", ["0", "3"])
+def test_a_killed_cli_leaves_no_process_behind(tmp_path, idle_seconds):
     """The CLI is killed with SIGKILL while its flow waits for the SQLite
-    write lock (held here): nothing it started may outlive it."""
+    write lock (held here): nothing it started may outlive it, except the
+    shared local API (idle_seconds > 0), which stops once unused."""
     db = tmp_path / "n.db"
     run_cli("db", "upgrade", "--database-url", f"sqlite:///{db}")
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     log = (tmp_path / "cli.log").open("w+")
+    env = {**serverless_env(tmp_path), "NETSIFT_LOCAL_API_IDLE_SECONDS": idle_seconds}
     cli = subprocess.Popen([NETSIFT, "cloudfront", str(SAMPLE), "--database-url", f"sqlite:///{db}"],
-                           stdout=log, stderr=subprocess.STDOUT, env=serverless_env(tmp_path))  # fmt: skip
+                           stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
     try:
         for _ in range(600):
             if "Task run 'upgrade-schema" in (tmp_path / "cli.log").read_text() or cli.poll() is not None:
@@ -100,8 +150,12 @@ def test_a_killed_cli_leaves_no_process_behind(tmp_path):
         shown = (tmp_path / "cli.log").read_text()
         assert cli.poll() is None and "Task run 'upgrade-schema" in shown, shown[-3000:]
         started = descendants(cli.pid)
+        api = local_api_pid(tmp_path / "prefect-home")
+        assert (api is None) == (idle_seconds == "0")
         cli.send_signal(signal.SIGKILL)
         cli.wait()
+        if api:
+            assert api in started and gone(api, within=30)  # stops by itself once unused
         for _ in range(100):
             alive = {pid for pid in started if Path(f"/proc/{pid}").exists()}
             if not alive:

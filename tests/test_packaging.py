@@ -66,7 +66,7 @@ def test_installed_wheel_works_outside_the_repository(wheel, tmp_path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NETSIFT_", "PYTHON", "VIRTUAL_ENV")) and k != "PREFECT_API_URL"}  # fmt: skip
     env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false")  # fmt: skip
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", NETSIFT_LOCAL_API_IDLE_SECONDS="5")  # fmt: skip
     netsift = str(venv / "bin" / "netsift")
     assert "schema up to date" in run([netsift, "db", "upgrade"], cwd=empty, env=env)
     assert (empty / "netsift.db").is_file()
