@@ -128,8 +128,8 @@ class Window:
         elif self.since and distribution_folders is not None:
             roots = distribution_folders
         else:
-            roots = [folder]
-        if not self.since or (layout.by_distribution and roots == [folder]):
+            return [folder]  # no one distribution and no folders to count hours under
+        if not self.since:
             return roots
         until = self.until or _next_hour()
         return [root + hours for root in roots for hours in time_prefixes(layout, self.since, until)]
@@ -196,7 +196,7 @@ def listing_prefixes(client, bucket: str, prefix: str, window: Window) -> list[s
     """The prefixes a window needs listed under `prefix`.
 
     Without a window, the prefix itself, and no request is spent. With one,
-    the layout is read from the keys (two small requests, see
+    the layout is read from the keys (one or two small requests, see
     `partitioned_layout`): a v2 partitioned layout lists only the window's
     hours; anything else is taken for legacy flat names and listed as before.
     """
