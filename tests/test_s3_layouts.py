@@ -60,7 +60,8 @@ def test_plain_layout_lists_only_the_requested_hours_of_one_distribution(s3):
     client, calls = recording_client()
     window = Window.of(DISTRIBUTIONS[0], "2026-11-01T23:00", "2026-11-03T01:00")
     listed = listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", window)
-    wanted = [h for h in HOURS if datetime(2026, 11, 1, 23, tzinfo=timezone.utc) <= h < datetime(2026, 11, 3, 1, tzinfo=timezone.utc)]
+    wanted = HOURS[3:29]  # 2026-11-01 23:00 up to, not including, 2026-11-03 01:00
+    assert wanted[0].hour == 23 and wanted[-1] == datetime(2026, 11, 3, 0, tzinfo=timezone.utc)
     assert listed == sorted(plain_key(DISTRIBUTIONS[0], h) for h in wanted)
     assert [c["Prefix"] for c in calls] == [
         "cf/", f"cf/{DISTRIBUTIONS[0]}/",  # the layout probe: the top folders, one key under the first
