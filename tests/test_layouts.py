@@ -165,3 +165,16 @@ def test_the_prefixes_hold_exactly_the_hours_the_window_admits(layout, since, sp
     candidates = [start + timedelta(hours=h) for h in range(int(span.total_seconds() // 3600) + 8)]
     admitted = [h for h in candidates if window.admits(SourceObject(f"s3://b/cf/{layout.hour_prefix(h)}x.gz", 1))]
     assert sorted(covered) == admitted
+
+
+def test_a_local_copy_of_a_partitioned_tree_is_filtered_by_its_folders(tmp_path):
+    from netsift.ingest.sources import list_local
+
+    for distribution in ("E1AAA", "E2BBB"):
+        for hour in (4, 5, 6):
+            folder = tmp_path / f"distributionid={distribution}/year=2026/month=11/day=01/hour={hour:02d}"
+            folder.mkdir(parents=True)
+            (folder / "part-0.gz").write_bytes(b"x")
+    window = Window.of("E2BBB", "2026-11-01T05:00", "2026-11-01T06:00")
+    listed = [(o.distribution_id, o.hour) for o in list_local(tmp_path, window)]
+    assert listed == [("E2BBB", utc(2026, 11, 1, 5))]
