@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from netsift.ingest.layouts import Layout, layout_of, partition_of, time_prefixes
 
@@ -40,13 +40,19 @@ class SourceObject:
         return self.uri.rstrip("/").rsplit("/", 1)[-1]
 
     @property
+    def partition_path(self) -> str:
+        """What v2 partition folders are read from: the S3 URI as is (built
+        from the raw key), a file URI's path unquoted (`as_uri` quotes `=`)."""
+        return unquote(urlparse(self.uri).path) if self.uri.startswith("file:") else self.uri
+
+    @property
     def distribution_id(self) -> str | None:
         """From the file name, else from a v2 partition folder (`E2ABC/2026/…`,
         `distributionid=E2ABC/year=2026/…`)."""
         match = _KEY_NAME.search(self.name)
         if match:
             return match["distribution"]
-        partition = partition_of(self.uri)
+        partition = partition_of(self.partition_path)
         return partition.distribution if partition else None
 
     @property
@@ -55,7 +61,7 @@ class SourceObject:
         from the file name, else from a v2 partition's folders."""
         match = _KEY_NAME.search(self.name)
         if not match:
-            partition = partition_of(self.uri)
+            partition = partition_of(self.partition_path)
             return partition.hour if partition else None
         return datetime.strptime(match["stamp"], "%Y-%m-%d-%H").replace(tzinfo=timezone.utc)
 
