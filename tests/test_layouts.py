@@ -114,6 +114,7 @@ distributions = st.from_regex(r"E[A-Z0-9]{1,13}", fullmatch=True)
 names = st.from_regex(r"[A-Za-z0-9._-]{1,30}", fullmatch=True).filter(lambda n: n not in (".", ".."))
 
 
+@settings(deadline=None)  # no timing in tests: the machine is shared
 @given(layouts, distributions, hours, names)
 def test_a_key_built_to_a_layout_reads_back(layout, distribution, hour, name):
     key = key_for(layout, distribution, hour, name)
@@ -128,6 +129,7 @@ def test_a_key_built_to_a_layout_reads_back(layout, distribution, hour, name):
         assert layout.is_distribution_folder(layout.distribution_folder(distribution).rstrip("/"))
 
 
+@settings(deadline=None)
 @given(st.text(st.sampled_from("E2AB0159/=yearmonthdayhour._")))
 def test_any_key_is_read_or_refused_without_an_error(key):
     partition = partition_of(key)
@@ -147,7 +149,7 @@ def covered_hours(layout: Layout, prefixes: list[str]) -> list[datetime]:
     return found
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     st.sampled_from([Layout(False, False), Layout(True, False)]),
     st.datetimes(datetime(2026, 1, 1), datetime(2026, 12, 1), timezones=st.just(timezone.utc)).flatmap(
