@@ -50,8 +50,8 @@ def cloudfront_ingest(
     """Load every object under `source` not loaded yet.
 
     source: s3://bucket/prefix, or a local file or folder.
-    since/until: the hours in the objects' names; `until` as a bare date
-    includes that whole day.
+    since/until: the hours in the objects' names, or in the folders of a v2
+    partitioned layout; `until` as a bare date includes that whole day.
     distribution: a CloudFront distribution id, to list only its objects.
     lookback_hours: for schedules, `since` = now minus this many hours when
     `since` is not given (CloudFront delivers some files up to 24 h late).

@@ -1,7 +1,8 @@
 """Where objects come from: an S3 prefix or a local file or folder.
 
 Listing is narrowed by CloudFront's key naming
-`<prefix>/<DISTRIBUTION_ID>.YYYY-MM-DD-HH.<unique>.gz`, so asking for one
+`<prefix>/<DISTRIBUTION_ID>.YYYY-MM-DD-HH.<unique>.gz`, or by the folders of
+standard logging v2's partitioned layouts (layouts.py), so asking for one
 distribution's day costs list requests in proportion to that day's files,
 not to the size of the bucket.
 """
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
+
+from netsift.ingest.layouts import Layout, layout_of, partition_of, time_prefixes
 
 _KEY_NAME = re.compile(
     r"(?P<distribution>[A-Z0-9]+)\.(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2})\.[^/]*\Z"
@@ -37,16 +40,29 @@ class SourceObject:
         return self.uri.rstrip("/").rsplit("/", 1)[-1]
 
     @property
+    def partition_path(self) -> str:
+        """What v2 partition folders are read from: the S3 URI as is (built
+        from the raw key), a file URI's path unquoted (`as_uri` quotes `=`)."""
+        return unquote(urlparse(self.uri).path) if self.uri.startswith("file:") else self.uri
+
+    @property
     def distribution_id(self) -> str | None:
+        """From the file name, else from a v2 partition folder (`E2ABC/2026/…`,
+        `distributionid=E2ABC/year=2026/…`)."""
         match = _KEY_NAME.search(self.name)
-        return match["distribution"] if match else None
+        if match:
+            return match["distribution"]
+        partition = partition_of(self.partition_path)
+        return partition.distribution if partition else None
 
     @property
     def hour(self) -> datetime | None:
-        """The hour CloudFront filed the object under (when its requests occurred)."""
+        """The hour CloudFront filed the object under (when its requests occurred):
+        from the file name, else from a v2 partition's folders."""
         match = _KEY_NAME.search(self.name)
         if not match:
-            return None
+            partition = partition_of(self.partition_path)
+            return partition.hour if partition else None
         return datetime.strptime(match["stamp"], "%Y-%m-%d-%H").replace(tzinfo=timezone.utc)
 
 
@@ -86,18 +102,51 @@ class Window:
         return True
 
     def prefixes(self, prefix: str) -> list[str]:
-        """S3 prefixes to list: one per day when distribution and dates allow."""
-        folder = prefix if (not prefix or prefix.endswith("/")) else prefix + "/"
+        """S3 prefixes to list for legacy flat names: one per day when
+        distribution and dates allow."""
+        folder = _folder(prefix)
         if not self.distribution:
             return [prefix]
         if not self.since:
             return [f"{folder}{self.distribution}."]
-        until = self.until or datetime.now(timezone.utc) + timedelta(hours=1)
+        until = self.until or _next_hour()
         days, day = [], self.since.date()
         while datetime.combine(day, datetime.min.time(), timezone.utc) < until:
             days.append(f"{folder}{self.distribution}.{day.isoformat()}-")
             day += timedelta(days=1)
         return days
+
+    def partition_prefixes(
+        self, folder: str, layout: Layout, distribution_folders: list[str] | None = None
+    ) -> list[str]:
+        """S3 prefixes to list for a v2 partitioned layout under `folder`.
+
+        With `since`, only the window's hours (whole days as one prefix) under
+        each distribution's folder: the one asked for, or else every one in
+        `distribution_folders` (full prefixes, as listed). Without `since`
+        there is no first hour to count from, so the distribution's folder
+        (or the whole folder) is listed and `admits` does the rest.
+        """
+        if not layout.by_distribution:
+            roots = [folder]
+        elif self.distribution:
+            roots = [folder + layout.distribution_folder(self.distribution)]
+        elif self.since and distribution_folders is not None:
+            roots = distribution_folders
+        else:
+            return [folder]  # no one distribution and no folders to count hours under
+        if not self.since:
+            return roots
+        until = self.until or _next_hour()
+        return [root + hours for root in roots for hours in time_prefixes(layout, self.since, until)]
+
+
+def _next_hour() -> datetime:
+    return datetime.now(timezone.utc) + timedelta(hours=1)
+
+
+def _folder(prefix: str) -> str:
+    return prefix if (not prefix or prefix.endswith("/")) else prefix + "/"
 
 
 def _as_start(value) -> datetime | None:
@@ -131,7 +180,7 @@ def list_s3(client, uri: str, window: Window, page_size: int = 1000) -> Iterator
     """Objects under an s3:// URI through the list_objects_v2 paginator."""
     bucket, prefix = parse_s3_uri(uri)
     paginator = client.get_paginator("list_objects_v2")
-    for narrowed in window.prefixes(prefix):
+    for narrowed in listing_prefixes(client, bucket, prefix, window):
         pages = paginator.paginate(
             Bucket=bucket, Prefix=narrowed, PaginationConfig={"PageSize": page_size}
         )
@@ -147,6 +196,64 @@ def list_s3(client, uri: str, window: Window, page_size: int = 1000) -> Iterator
                 )
                 if window.admits(obj):
                     yield obj
+
+
+def listing_prefixes(client, bucket: str, prefix: str, window: Window) -> list[str]:
+    """The prefixes a window needs listed under `prefix`.
+
+    Without a window, the prefix itself, and no request is spent. With one,
+    the layout is read from the keys (one or two small requests, see
+    `partitioned_layout`): a v2 partitioned layout lists only the window's
+    hours; anything else is taken for legacy flat names and listed as before.
+    """
+    if not window.narrows:
+        return [prefix]
+    folder = _folder(prefix)
+    layout, folders = partitioned_layout(client, bucket, folder)
+    if layout is None:
+        return window.prefixes(prefix)
+    if layout.by_distribution and window.since and not window.distribution and folders is None:
+        folders = list(_subfolders(client, bucket, folder))
+    return window.partition_prefixes(folder, layout, folders)
+
+
+def partitioned_layout(client, bucket: str, folder: str) -> tuple[Layout | None, list[str] | None]:
+    """The v2 layout under `folder`, with its top folders when one page held them all.
+
+    One delimiter listing shows what sits directly under the folder: any
+    object there (a legacy flat name, a stray README) means this is not a
+    partitioned layout, and the folder is listed as before. Otherwise the
+    first key under the first folder shows the whole shape (plain or Hive,
+    the key names as spelled, a distribution level or not), and every other
+    top folder must be of that same kind.
+    """
+    top = client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/", MaxKeys=1000)
+    if any(not item["Key"].endswith("/") for item in top.get("Contents", ())):
+        return None, None
+    folders = [p["Prefix"] for p in top.get("CommonPrefixes", ())]
+    if not folders:
+        return None, None
+    first = client.list_objects_v2(Bucket=bucket, Prefix=folders[0], MaxKeys=10)
+    keys = [item["Key"] for item in first.get("Contents", ()) if not item["Key"].endswith("/")]
+    layout = layout_of(keys[0][len(folder):]) if keys else None
+    if layout is None:
+        return None, None
+    segments = [f[len(folder):].rstrip("/") for f in folders]
+    if layout.by_distribution:
+        same_kind = all(layout.is_distribution_folder(s) for s in segments)
+    else:
+        year = f"{layout.keys[1]}=" if layout.hive else ""
+        same_kind = all(re.fullmatch(re.escape(year) + r"\d{4}", s) for s in segments)
+    if not same_kind:
+        return None, None
+    return layout, (None if top.get("IsTruncated") else folders)
+
+
+def _subfolders(client, bucket: str, folder: str) -> Iterator[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder, Delimiter="/")
+    for page in pages:
+        for common in page.get("CommonPrefixes", ()):
+            yield common["Prefix"]
 
 
 def list_local(path: str | os.PathLike, window: Window) -> Iterator[SourceObject]:

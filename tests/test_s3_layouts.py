@@ -1,0 +1,144 @@
+"""v2 partitioned key layouts on S3, against moto's server over real HTTP:
+the listing asks only for the window's hour prefixes, plain and Hive-style,
+and distribution_id comes from the path when the file name lacks it."""
+
+from __future__ import annotations
+
+import gzip
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import text
+
+from netsift.cloudfront.load import load_object
+from netsift.db import engine_for
+from netsift.ingest.sources import Window, list_s3, new_s3_client
+from netsift.settings import Settings
+from tests.cloudfront_lines import line, log_text
+
+DISTRIBUTIONS = ("E1AAAAAAAAAAAA", "E2BBBBBBBBBBBB")
+FIRST = datetime(2026, 11, 1, 20, tzinfo=timezone.utc)
+HOURS = [FIRST + timedelta(hours=n) for n in range(30)]  # 2026-11-01 20:00 .. 2026-11-03 01:00
+
+
+def plain_key(distribution: str, hour: datetime, name: str = "part-0.gz") -> str:
+    return f"cf/{distribution}/{hour:%Y/%m/%d/%H}/{name}"
+
+
+def hive_key(distribution: str, hour: datetime, name: str = "part-0.gz") -> str:
+    return f"cf/DistributionId={distribution}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/{name}"
+
+
+def body_for(key: str) -> bytes:
+    """A one-request log of its own (the same content twice would load once)."""
+    return gzip.compress(log_text(line(x_edge_request_id=key, cs_uri_stem="/v2")).encode())
+
+
+def put_all(s3, keys) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=s3.bucket, Key=k, Body=body_for(k)), keys))
+
+
+def recording_client():
+    """A client of its own (the process's shared one would keep the hook),
+    recording the parameters of every ListObjectsV2 it sends."""
+    client = new_s3_client()
+    calls: list[dict] = []
+    client.meta.events.register(
+        "before-parameter-build.s3.ListObjectsV2",
+        lambda params, **_: calls.append({k: params.get(k) for k in ("Prefix", "Delimiter", "MaxKeys")}),
+    )
+    return client, calls
+
+
+def listed_keys(client, bucket: str, source: str, window: Window) -> list[str]:
+    return sorted(o.uri.removeprefix(f"s3://{bucket}/") for o in list_s3(client, source, window))
+
+
+def test_plain_layout_lists_only_the_requested_hours_of_one_distribution(s3):
+    put_all(s3, [plain_key(d, h) for d in DISTRIBUTIONS for h in HOURS])
+    client, calls = recording_client()
+    window = Window.of(DISTRIBUTIONS[0], "2026-11-01T23:00", "2026-11-03T01:00")
+    listed = listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", window)
+    wanted = HOURS[3:29]  # 2026-11-01 23:00 up to, not including, 2026-11-03 01:00
+    assert wanted[0].hour == 23 and wanted[-1] == datetime(2026, 11, 3, 0, tzinfo=timezone.utc)
+    assert listed == sorted(plain_key(DISTRIBUTIONS[0], h) for h in wanted)
+    assert [c["Prefix"] for c in calls] == [
+        "cf/", f"cf/{DISTRIBUTIONS[0]}/",  # the layout probe: the top folders, one key under the first
+        f"cf/{DISTRIBUTIONS[0]}/2026/11/01/23/",
+        f"cf/{DISTRIBUTIONS[0]}/2026/11/02/",  # a whole day is one prefix
+        f"cf/{DISTRIBUTIONS[0]}/2026/11/03/00/",
+    ]
+    assert calls[0]["Delimiter"] == "/" and calls[1]["MaxKeys"] == 10  # neither lists the tree
+
+
+def test_hive_layout_loads_only_the_window_with_the_distribution_from_the_path(s3, db):
+    put_all(s3, [hive_key(d, h) for d in DISTRIBUTIONS for h in HOURS])
+    client, calls = recording_client()
+    window = Window.of(None, "2026-11-02T22:00", "2026-11-03T00:00")  # no distribution: each one's hours
+    objects = list(list_s3(client, f"s3://{s3.bucket}/cf", window))
+    assert [c["Prefix"] for c in calls] == [
+        "cf/", f"cf/DistributionId={DISTRIBUTIONS[0]}/",
+        *(f"cf/DistributionId={d}/year=2026/month=11/day=02/hour={h}/" for d in DISTRIBUTIONS for h in (22, 23)),
+    ]
+    assert all(o.name == "part-0.gz" for o in objects)  # the name carries neither distribution nor hour
+    engine, settings = engine_for(db), Settings(database_url=db)
+    results = [load_object(engine, o, settings, client) for o in objects]
+    assert [r.status for r in results] == ["loaded"] * 4
+    with engine.connect() as conn:
+        loaded = conn.execute(text(
+            "SELECT r.distribution_id, o.uri FROM cloudfront_requests r "
+            "JOIN source_objects o ON o.id = r.source_object_id ORDER BY o.uri"
+        )).all()  # fmt: skip
+    assert loaded == [
+        (d, f"s3://{s3.bucket}/{hive_key(d, datetime(2026, 11, 2, h, tzinfo=timezone.utc))}")
+        for d in DISTRIBUTIONS for h in (22, 23)
+    ]  # fmt: skip
+
+
+def test_a_prefix_that_names_the_distribution_lists_its_hours(s3):
+    put_all(s3, [plain_key(d, h) for d in DISTRIBUTIONS for h in HOURS])
+    client, calls = recording_client()
+    window = Window.of(None, "2026-11-03T00:00", "2026-11-03T00:30")
+    objects = list(list_s3(client, f"s3://{s3.bucket}/cf/{DISTRIBUTIONS[1]}/", window))
+    assert [(o.distribution_id, o.hour) for o in objects] == [(DISTRIBUTIONS[1], HOURS[28])]
+    assert [c["Prefix"] for c in calls][2:] == [f"cf/{DISTRIBUTIONS[1]}/2026/11/03/00/"]
+
+
+def test_without_dates_a_distribution_lists_its_folder_and_nothing_narrows_nothing(s3):
+    put_all(s3, [hive_key(d, h) for d in DISTRIBUTIONS for h in HOURS[:3]])
+    client, calls = recording_client()
+    only = listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", Window.of(DISTRIBUTIONS[1]))
+    assert only == sorted(hive_key(DISTRIBUTIONS[1], h) for h in HOURS[:3])
+    assert calls[-1]["Prefix"] == f"cf/DistributionId={DISTRIBUTIONS[1]}/"
+    calls.clear()
+    everything = listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", Window.of())
+    assert len(everything) == 6
+    assert [(c["Prefix"], c["Delimiter"]) for c in calls] == [("cf/", None)]  # as before: no probe
+
+
+def test_anything_beside_the_partitions_means_the_whole_prefix_is_listed_and_filtered(s3):
+    """A file at the top (or a folder of another shape) is not a v2 layout: the
+    listing falls back to what it did before, and the window still filters by
+    the path, so nothing in the window is missed."""
+    put_all(s3, [plain_key(DISTRIBUTIONS[0], h) for h in HOURS[:3]] + ["cf/README.txt"])
+    client, calls = recording_client()
+    window = Window.of(None, "2026-11-01T21:00", "2026-11-01T22:00")
+    assert listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", window) == [plain_key(DISTRIBUTIONS[0], HOURS[1])]
+    assert [c["Prefix"] for c in calls] == ["cf/", "cf/"]  # the probe, then the whole prefix as before
+
+
+def test_a_legacy_flat_layout_is_listed_by_name_as_before(s3, pg):
+    legacy = [f"cf/{d}.{h:%Y-%m-%d-%H}.u.gz" for d in DISTRIBUTIONS for h in HOURS]
+    put_all(s3, legacy)
+    client, calls = recording_client()
+    window = Window.of(DISTRIBUTIONS[0], "2026-11-02", "2026-11-02")
+    objects = list(list_s3(client, f"s3://{s3.bucket}/cf", window))
+    assert sorted(o.name for o in objects) == sorted(
+        f"{DISTRIBUTIONS[0]}.2026-11-02-{h:02d}.u.gz" for h in range(24)
+    )
+    assert [c["Prefix"] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[0]}.2026-11-02-"]
+    result = load_object(engine_for(pg), objects[0], Settings(database_url=pg), client)
+    assert result.status == "loaded"
+    with engine_for(pg).connect() as conn:
+        assert conn.execute(text("SELECT distribution_id FROM cloudfront_requests")).scalar() == DISTRIBUTIONS[0]
