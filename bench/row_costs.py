@@ -5,7 +5,8 @@ The same already-parsed rows are COPY'd (psycopg 3, binary) into the table as
 the migrations build it, and into copies of it with one cost taken away: the
 foreign key to `source_objects`, each secondary index in turn, every index at
 once (the floor), and the `ts` B-tree replaced by a BRIN index. Each variant
-runs in a fresh database, `--repeat` times, and reports its median rows/s and
+has its own fresh database; the variants take turns, `--repeat` rounds, and
+each reports its median rows/s and
 its cost relative to the full table. Which user query each index serves is in
 the README ("What each row costs"). Not a test: it prints numbers.
 """
@@ -17,7 +18,7 @@ import statistics
 
 from sqlalchemy import create_engine, text
 
-from bench.cloudfront import dataset, fresh_database, parsed_rows, run_ceiling
+from bench.cloudfront import ADMIN_URL, dataset, fresh_database, parsed_rows, run_ceiling
 from netsift.db import normalized_url
 
 INDEXES = ("ix_cloudfront_requests_ts", "ix_cloudfront_requests_x_edge_request_id",
@@ -45,6 +46,14 @@ def variants() -> dict[str, list[str]]:
     return found
 
 
+def drop_databases(count: int) -> None:
+    admin = create_engine(normalized_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for number in range(count):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "netsift_bench_rows_{number}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=300_000)
@@ -52,22 +61,27 @@ def main() -> None:
     args = parser.parse_args()
     files = sorted(dataset(1_000_000, 20).glob("*.gz"))
     rows = parsed_rows(files[: max(1, args.requests // 50_000)], 1)
-    results: dict[str, float] = {}
-    for label, statements in variants().items():
-        url = fresh_database("netsift_bench_rows")
-        engine = create_engine(normalized_url(url))
+    urls: dict[str, str] = {}
+    for number, (label, statements) in enumerate(variants().items()):
+        urls[label] = fresh_database(f"netsift_bench_rows_{number}")
+        engine = create_engine(normalized_url(urls[label]))
         with engine.begin() as conn:
             fk = _fk_name(conn)
             for statement in statements:
                 conn.execute(text(statement.format(fk=fk)))
-        rates = []
-        for _ in range(args.repeat):
+        engine.dispose()
+    rates: dict[str, list[float]] = {label: [] for label in urls}
+    for _ in range(args.repeat):  # round-robin, so that a busy spell of the machine hits every variant alike
+        for label, url in urls.items():
+            engine = create_engine(normalized_url(url))
             with engine.begin() as conn:  # without the foreign key, no cascade empties it
                 conn.execute(text("TRUNCATE cloudfront_requests"))
-            rates.append(len(rows) / run_ceiling(rows, url, "BINARY"))
-        engine.dispose()
-        results[label] = statistics.median(rates)
-        print(f"{label:52} {results[label]:>10,.0f} rows/s", flush=True)
+            engine.dispose()
+            rates[label].append(len(rows) / run_ceiling(rows, url, "BINARY"))
+    drop_databases(len(urls))
+    results = {label: statistics.median(values) for label, values in rates.items()}
+    for label, rate in results.items():
+        print(f"{label:52} {rate:>10,.0f} rows/s", flush=True)
     full = results["full table (as migrated)"]
     print(f"\n{len(rows):,} parsed rows, binary COPY, median of {args.repeat}; cost = share of the full "
           "table's load time that the item accounts for")  # fmt: skip
