@@ -177,23 +177,24 @@ def scores(rows: Labelled, predict: Callable[[str], bool]) -> tuple[float, float
 def dataset_categories() -> dict[str, str]:
     """Each crawler-user-agents instance's category, by the dataset rule's own
     tag mapping (so this label is circular for that rule, not for the others)."""
-    rule = next(r for r in yaml.safe_load((ROOT / "netsift/detection/rules/detection.yaml").read_text())["user_agent_rules"]
-                if r["type"] == "user-agent-dataset")  # fmt: skip
-    mapping = rule["categories"]
+    bundled = yaml.safe_load((ROOT / "netsift/detection/rules/detection.yaml").read_text())
+    mapping = next(r for r in bundled["user_agent_rules"] if r["type"] == "user-agent-dataset")["categories"]
     data = json.loads((DATA / "crawler-user-agents.json").read_text())
     return {ua: next((mapping[t] for t in entry.get("tags", []) if t in mapping), "other-bot")
             for entry in data for ua in entry.get("instances", [])}  # fmt: skip
 
 
 def categorised_user_agents(samples: Path = SAMPLES) -> list[tuple[str, str | None]]:
-    """(user agent, category or None for a person) where the labels name one."""
+    """(user agent, category, or None for a person) where the labels name one:
+    fail2ban's bad bots name none and are left out."""
     rows: list[tuple[str, str | None]] = list(dataset_categories().items())
     rows += [(ua, None) for ua, _ in browser_humans()]
     if (samples / "useragents").is_dir():
-        folder = samples / "useragents"
-        rows += [(e["user_agent"], "http-library") for e in yaml.safe_load((folder / "matomo_client_library.yml").read_text())]
-        rows += [(ua, "headless-browser" if bot else None) for ua, bot in matomo_user_agents(samples)
-                 if ua not in {e["user_agent"] for e in yaml.safe_load((folder / "matomo_client_library.yml").read_text())}]
+        # matomo_user_agents lists the libraries first, then the browsers.
+        libraries = len(yaml.safe_load((samples / "useragents" / "matomo_client_library.yml").read_text()))
+        matomo = matomo_user_agents(samples)
+        rows += [(ua, "http-library") for ua, _ in matomo[:libraries]]
+        rows += [(ua, "headless-browser" if bot else None) for ua, bot in matomo[libraries:]]
     return rows
 
 
