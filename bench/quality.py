@@ -22,6 +22,13 @@ probe in the "strong + weak" rows and as silent in the "strong only" rows.
 "as the detection counts it" models the SQL: weak counts only on paths no
 ordinary visitor got a 2xx for (the negatives here are real, served pages;
 the probes were answered 404 in their logs).
+Per bot category, labels come from the same sources: a dataset instance's
+tags mapped the way the dataset rule maps them (first mapped tag, else
+other-bot), matomo's libraries as http-library, its headless browsers as
+headless-browser; fail2ban's lines carry no category and are left out.
+"unseen" rows are those that do not reuse the lists the rules were built
+from: neither a crawler-user-agents instance nor a rule's test sample.
+bench/real_log.py adds a real site's log labelled by hand, per request.
 The baseline is the `crawler-user-agents` package alone (`is_crawler`,
 case-insensitive); it has no notion of paths. Not a test: it prints numbers.
 """
@@ -41,6 +48,7 @@ if str(ROOT) not in sys.path:  # runnable as a script as well as with -m
 
 import yaml  # noqa: E402
 
+from bench.real_log import category_confusion, labelled_requests, report  # noqa: E402
 from netsift.detection.bots import classify_user_agent  # noqa: E402
 from netsift.detection.probes import classify_path  # noqa: E402
 from netsift.detection.ruleset import load_rules  # noqa: E402
@@ -166,6 +174,42 @@ def scores(rows: Labelled, predict: Callable[[str], bool]) -> tuple[float, float
     return precision, tp / positives if positives else 1.0, positives, len(rows) - positives
 
 
+def dataset_categories() -> dict[str, str]:
+    """Each crawler-user-agents instance's category, by the dataset rule's own
+    tag mapping (so this label is circular for that rule, not for the others)."""
+    bundled = yaml.safe_load((ROOT / "netsift/detection/rules/detection.yaml").read_text())
+    mapping = next(r for r in bundled["user_agent_rules"] if r["type"] == "user-agent-dataset")["categories"]
+    data = json.loads((DATA / "crawler-user-agents.json").read_text())
+    return {ua: next((mapping[t] for t in entry.get("tags", []) if t in mapping), "other-bot")
+            for entry in data for ua in entry.get("instances", [])}  # fmt: skip
+
+
+def categorised_user_agents(samples: Path = SAMPLES) -> list[tuple[str, str | None]]:
+    """(user agent, category, or None for a person) where the labels name one:
+    fail2ban's bad bots name none and are left out."""
+    rows: list[tuple[str, str | None]] = list(dataset_categories().items())
+    rows += [(ua, None) for ua, _ in browser_humans()]
+    if (samples / "useragents").is_dir():
+        # matomo_user_agents lists the libraries first, then the browsers.
+        libraries = len(yaml.safe_load((samples / "useragents" / "matomo_client_library.yml").read_text()))
+        matomo = matomo_user_agents(samples)
+        rows += [(ua, "http-library") for ua, _ in matomo[:libraries]]
+        rows += [(ua, "headless-browser" if bot else None) for ua, bot in matomo[libraries:]]
+    return rows
+
+
+def per_category(rows: list[tuple[str, str | None]], predict: Callable[[str], str | None]) -> dict[str, tuple]:
+    """category -> (precision, recall, labelled, predicted)."""
+    predicted = [(label, predict(ua)) for ua, label in rows]
+    out = {}
+    for category in sorted({c for pair in predicted for c in pair if c}):
+        tp = sum(1 for label, guess in predicted if label == guess == category)
+        labelled = sum(1 for label, _ in predicted if label == category)
+        guessed = sum(1 for _, guess in predicted if guess == category)
+        out[category] = (tp / guessed if guessed else float("nan"), tp / labelled if labelled else float("nan"), labelled, guessed)
+    return out
+
+
 def counted_probe(path: str, rules, served: set[str]) -> bool:
     """What the alert SQL counts: strong always, weak only where ordinary
     visitors never got a 2xx (here: the real pages are the served ones)."""
@@ -202,6 +246,33 @@ def main() -> None:
     ):
         precision, recall, pos, neg = scores(rows, predict)
         print(f"{name:52}{precision:>10.3f}{recall:>8.3f}   {pos} / {neg}")
+    rule_samples = {s for rule in rules.user_agent_rules for s in (*rule.fires, *rule.silent)}
+    categorised = categorised_user_agents(args.samples)
+    unseen_categorised = [(ua, c) for ua, c in categorised if ua not in in_dataset and ua not in rule_samples]
+    guess = lambda ua: classify_user_agent(ua, rules).bot_category  # noqa: E731
+    everything, fresh = per_category(categorised, guess), per_category(unseen_categorised, guess)
+    print(f"\nbot_category on the dev data{'':14}{'all rows':>26}{'unseen rows':>28}")
+    print(f"{'':40}{'P':>7}{'R':>7}{'lab/pred':>12}{'P':>9}{'R':>7}{'lab/pred':>12}")
+    for category in sorted(set(everything) | set(fresh)):
+        a = everything.get(category, (float("nan"), float("nan"), 0, 0))
+        b = fresh.get(category, (float("nan"), float("nan"), 0, 0))
+        print(f"{category:40}{a[0]:>7.3f}{a[1]:>7.3f}{f'{a[2]}/{a[3]}':>12}{b[0]:>9.3f}{b[1]:>7.3f}{f'{b[2]}/{b[3]}':>12}")
+    print("(the dataset has no ai-agent, fetch-proxy or updater tag: its ChatGPT-User reads ai-crawler and its image\n"
+          " proxies social-preview or seo, so those rows count against the finer category; the unseen rows hold\n"
+          " no such bots: the rules' own samples and the real log below are what measure them)")
+    requests, unparsed = labelled_requests()
+    print(f"\nReal access log, labelled by hand (tests/data/detection/semicomplete, {len(requests)} requests, "
+          f"{unparsed} line unparsed), per request:")
+    for name, (precision, recall, pos, neg) in report(rules, scores):
+        print(f"{name:52}{precision:>10.3f}{recall:>8.3f}   {pos} / {neg}")
+    confusion = category_confusion(rules)
+    labels = sorted({label for label, _ in confusion if label})
+    print(f"{'bot_category on that log':40}{'P':>7}{'R':>7}   labelled / predicted requests")
+    for category in labels:
+        tp = confusion.get((category, category), 0)
+        labelled = sum(n for (label, _), n in confusion.items() if label == category)
+        guessed = sum(n for (_, guess), n in confusion.items() if guess == category)
+        print(f"{category:40}{tp / guessed if guessed else float('nan'):>7.3f}{tp / labelled:>7.3f}   {labelled} / {guessed}")
     if args.show_misses:
         for text, label in agents:
             if label != ours_bot(text):

@@ -26,8 +26,18 @@ CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, l
         ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)", (True, "ai-crawler", "ua-ai-crawler")),
         ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)", (True, "ai-crawler", "ua-ai-crawler")),
         ("CCBot/2.0 (https://commoncrawl.org/faq/)", (True, "ai-crawler", "ua-ai-crawler")),
-        ("Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)", (True, "feed-or-monitor", "ua-feed-or-monitor")),
-        ("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 5 subscribers)", (True, "feed-or-monitor", "ua-feed-or-monitor")),
+        ("Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)", (True, "monitor", "ua-monitor")),
+        ("Feedly/1.0 (+http://www.feedly.com/fetcher.html; 5 subscribers)", (True, "feed-reader", "ua-feed-reader")),
+        # The AI split: a crawler collects for the operator, an agent fetches for a person's prompt.
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot", (True, "ai-agent", "ua-ai-agent")),
+        ("Claude-User (claude-code/2.1.86; +https://support.anthropic.com/)", (True, "ai-agent", "ua-ai-agent")),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Perplexity-User/1.0; +https://perplexity.ai/perplexity-user)", (True, "ai-agent", "ua-ai-agent")),
+        ("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; OAI-SearchBot/1.0; +https://openai.com/searchbot", (True, "ai-crawler", "ua-ai-crawler")),
+        ("Mozilla/5.0 (compatible; Google-InspectionTool/1.0)", (True, "search-engine", "ua-search-console")),
+        ("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", (True, "link-preview", "ua-link-preview")),
+        ("Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)", (True, "fetch-proxy", "ua-fetch-proxy")),
+        ("ClamAV/0.103.8 (OS: linux-gnu, ARCH: x86_64, CPU: x86_64)", (True, "updater", "ua-updater")),
+        ("Overcast/1.0 Podcast Sync (123 subscribers; feed-id=456789; +http://overcast.fm/)", (True, "feed-reader", "ua-feed-reader")),
         ("curl/7.88.1", (True, "http-library", "ua-http-library")),
         ("Wget/1.21.4", (True, "http-library", "ua-http-library")),
         ("python-requests/2.31.0", (True, "http-library", "ua-http-library")),
@@ -71,7 +81,7 @@ def test_never_raises_and_is_deterministic(agent):
     assert verdict.is_bot == (verdict.bot_category is not None) == (verdict.rule_id is not None)
 
 
-@settings(max_examples=25)  # each example matches 2,000+ characters against every rule
+@settings(max_examples=25, deadline=None)  # no timing asserted; each example matches 2,000+ characters against every rule
 @given(st.text(min_size=1, max_size=200))
 def test_only_the_first_2000_characters_count(tail):
     assert classify_user_agent(CHROME.ljust(2000) + tail, RULES) == classify_user_agent(CHROME.ljust(2000), RULES)
@@ -115,7 +125,7 @@ def test_fail2ban_bad_bots():
         # The same engines driven by automation, and the apps' own fetchers, stay bots.
         ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.6099.109 Safari/537.36 Electron/28.0.0",
          (True, "headless-browser", "ua-headless")),
-        ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", (True, "other-bot", "ua-dataset")),
+        ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", (True, "link-preview", "ua-link-preview")),
         ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", (True, "search-engine", "ua-search-engine")),
     ],
 )  # fmt: skip

@@ -75,7 +75,7 @@ def test_user_rules_extend_and_override(tmp_path):
         "  - {id: my-legacy, type: path-glob, category: other, strength: strong, globs: ['/legacy/*.cgi'],\n"
         "     tests: {fires: [/legacy/upload.cgi], silent: [/legacy/]}}\n"
         "user_agent_rules:\n"
-        "  - {id: my-monitor, type: user-agent-regex, category: feed-or-monitor, pattern: '^AcmeProbe/'}\n"
+        "  - {id: my-monitor, type: user-agent-regex, category: monitor, pattern: '^AcmeProbe/'}\n"
         "alert_rules:\n"
         "  - {rule: wordpress-probe, severity: high, when: {probe_category: wordpress, min_distinct_paths: 5, window_minutes: 5},\n"
         "     tests: [{requests: [{t: 0, path: /wp-login.php}], silent: [wordpress-probe]}]}\n"
@@ -86,7 +86,7 @@ def test_user_rules_extend_and_override(tmp_path):
     assert classify_path("/administrator/", RULES).rule_id == "path-admin-panel"
     assert classify_path("/administrator/", rules).rule_id != "path-admin-panel"  # the override replaced it
     assert classify_path("/legacy/upload.cgi", rules).rule_id == "my-legacy"  # new rules go first
-    assert classify_user_agent("AcmeProbe/2.0 curl/8.0", rules) == (True, "feed-or-monitor", "my-monitor")
+    assert classify_user_agent("AcmeProbe/2.0 curl/8.0", rules) == (True, "monitor", "my-monitor")
     alert = next(a for a in rules.alert_rules if a.rule == "wordpress-probe")  # the old names still read
     assert (alert.severity, alert.threshold, alert.window_minutes) == ("high", 5, 5)
     assert len(rules.alert_rules) == len(RULES.alert_rules)
@@ -137,3 +137,10 @@ def test_hostile_input_length_is_bounded():
         classify_path(hostile, RULES)
         classify_path("/" + "a/" * 500_000 + ".env", RULES)
     assert time.perf_counter() - started < 5
+
+
+def test_a_renamed_category_is_refused_with_its_new_names(tmp_path):
+    extra = tmp_path / "old.yaml"
+    extra.write_text("user_agent_rules:\n  - {id: my-feeds, type: user-agent-regex, category: feed-or-monitor, pattern: '^AcmeFeed/'}\n")
+    with pytest.raises(RuleError, match="'feed-or-monitor' is now feed-reader or monitor"):
+        load_rules([extra])

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BOT_CATEGORIES = {"search-engine", "ai-crawler", "feed-or-monitor", "http-library",
+BOT_CATEGORIES = {"search-engine", "ai-crawler", "ai-agent", "feed-reader", "monitor", "link-preview", "fetch-proxy",
+                  "updater", "http-library",
                   "headless-browser", "scanner", "other-bot"}  # fmt: skip
+# Names older rule files may still use, and what replaced them: refused with
+# that hint, since a rule or alert on a name no verdict carries never fires.
+RENAMED_BOT_CATEGORIES = {"feed-or-monitor": "feed-reader or monitor"}
 PROBE_CATEGORIES = {"wordpress", "wordpress-enumeration", "php", "admin-panel", "config-leak", "backdoor", "other"}
 SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_CONDITIONS = {"probe_category", "bot_category", "is_bot", "min_distinct_paths",
@@ -72,6 +76,12 @@ DEFAULT_CLIENT = "203.0.113.50"
 # A browser, so a case about paths raises no bot alert by accident.
 DEFAULT_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
 MAX_REPEAT = 500  # a test case stays short: it runs in the fast tier
+
+
+def renamed_hint(values) -> str:
+    """What a category renamed since an older rules file is called now."""
+    names = values if isinstance(values, list) else [values]
+    return "".join(f" ({v!r} is now {RENAMED_BOT_CATEGORIES[v]})" for v in names if v in RENAMED_BOT_CATEGORIES)
 
 
 def _fail(name, problem: str) -> RuleError:
@@ -160,7 +170,7 @@ def alert_rule(raw) -> AlertRule:
     for key, known in (("probe_category", PROBE_CATEGORIES), ("bot_category", BOT_CATEGORIES)):
         values = when.get(key, [])
         if not set(values if isinstance(values, list) else [values]) <= known:
-            raise _fail(name, f"{key} {values!r} is not among {sorted(known)}")
+            raise _fail(name, f"{key} {values!r} is not among {sorted(known)}{renamed_hint(values)}")
     for key in ("min_distinct_paths", "min_requests", "window_minutes"):
         value = when.get(key, 1)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -19,7 +19,8 @@ from typing import Callable, Iterable
 import yaml
 
 from netsift.detection.alert_rules import (  # noqa: F401 (re-exported)
-    ALERT_CONDITIONS, BOT_CATEGORIES, PROBE_CATEGORIES, SEVERITIES, AlertRule, RuleError, alert_rule, check_case_ids)
+    ALERT_CONDITIONS, BOT_CATEGORIES, PROBE_CATEGORIES, SEVERITIES, AlertRule, RuleError, alert_rule, check_case_ids,
+    renamed_hint)
 
 # Package data, found the same way in a clone and in an installed wheel.
 BUNDLED = files("netsift.detection").joinpath("rules", "detection.yaml")
@@ -194,7 +195,7 @@ def _rule(raw, section: str) -> Rule:
     if raw["type"] == "user-agent-dataset":
         raw = {"category": "other-bot", **raw}
     if raw.get("category") not in categories:
-        raise _fail(raw, f"category {raw.get('category')!r} is not one of {sorted(categories)}")
+        raise _fail(raw, f"category {raw.get('category')!r} is not one of {sorted(categories)}{renamed_hint(raw.get('category'))}")
     fires, silent = _samples(raw)
     return Rule(id=rule_id, type=raw["type"], category=raw["category"], matches=build(raw),
                 strength=_strength(raw) if section == "path_rules" else None, fires=fires, silent=silent)  # fmt: skip
