@@ -20,7 +20,7 @@ from typing import Iterator
 
 from netsift.settings import Settings
 from netsift.capture.conn import Conn, ConnTracker
-from netsift.capture.dns import RDATA_FIELD, DnsLog, DnsMessage
+from netsift.capture.dns import RDATA_FIELD, DnsLog, DnsMessage, reply_flips_roles
 from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
 from netsift.capture.tshark import CaptureError, TsharkRun, field_args, tshark_lines
 
@@ -34,7 +34,7 @@ SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
 # capture_dns.RDATA_FIELD's names -> the tshark fields holding that answer data
 RDATA_TSHARK = {"a": "dns.a", "aaaa": "dns.aaaa", "cname": "dns.cname",
                 "ptr": "dns.ptr.domain_name", "ns": "dns.ns", "mx": "dns.mx.mail_exchange",
-                "txt": "dns.txt"}  # fmt: skip
+                "txt": "dns.txt", "srv": "dns.srv.target", "soa": "dns.soa.mname"}  # fmt: skip
 assert set(RDATA_TSHARK) == set(RDATA_FIELD.values())
 
 MAIN_FIELDS = (
@@ -45,6 +45,9 @@ MAIN_FIELDS = (
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
     "dns.id", "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
     "dns.count.answers", "dns.resp.type", "dns.resp.ttl", *RDATA_TSHARK.values(),
+    "dns.flags.opcode", "dns.resp.name", "dns.resp.len", "dns.txt.length", "dns.srv.service", "dns.srv.proto", "dns.srv.name",
+    "nbns.id", "nbns.flags.response", "nbns.flags.opcode", "nbns.flags.rcode", "nbns.count.queries",
+    "nbns.count.answers", "nbns.name", "nbns.type", "nbns.ttl",
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
     "http.response.code", "http.content_type", "http.request_in", "http.content_length_header",
     "http.x_forwarded_for", "http.request.line",
@@ -216,7 +219,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             conn, forward = tracker.packet(**packet)
             if frame_cut:
                 cut.add(conn.uid)
-            if f[F["dns.id"]]:
+            if f[F["dns.id"]] or f[F["nbns.id"]]:
                 if (row := dns.message(conn, _dns_message(f, ts))) is not None:
                     yield "dns_queries", row
             if b"http" in f[F["frame.protocols"]]:
@@ -298,7 +301,7 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
             **common, "proto": "udp",
             "sport": _int(f[F["udp.srcport"]]), "dport": _int(f[F["udp.dstport"]]),
             "payload": (_int(f[F["udp.length"]]) or 8) - 8,
-            "is_reply": f[F["dns.flags.response"]][:1] in (b"1", b"T"),
+            "is_reply": reply_flips_roles(_is_response(f), dst.decode()),
         }  # fmt: skip
     icmp_type = _int(f[F["icmp.type"]])
     icmp_code = _int(f[F["icmp.code"]])
@@ -312,18 +315,80 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
             "payload": payload}  # fmt: skip
 
 
+def _is_response(f: list[bytes]) -> bool:
+    flag = _first(f[F["dns.flags.response"]]) or _first(f[F["nbns.flags.response"]])
+    return flag in (b"1", b"True")
+
+
 def _dns_message(f: list[bytes], ts: float) -> DnsMessage:
+    if not f[F["dns.id"]]:
+        return _nbns_message(f, ts)
     return DnsMessage(
         ts=ts,
         trans_id=_int(f[F["dns.id"]]),
-        is_response=_first(f[F["dns.flags.response"]]) in (b"1", b"True"),
+        is_response=_is_response(f),
         query=_text(_first(f[F["dns.qry.name"]])),
         qtype=_int(f[F["dns.qry.type"]]),
         rcode=_int(f[F["dns.flags.rcode"]]),
         answer_count=_int(f[F["dns.count.answers"]]) or 0,
         rr_types=[int(t) for t in f[F["dns.resp.type"]].split(b"\x1f") if t.isdigit()],
         ttls=[t.decode() for t in f[F["dns.resp.ttl"]].split(b"\x1f") if t.isdigit()],
-        rdata={name: _list(f[index]) for name, index in _RDATA.items()},
+        rdata={**{name: _list(f[index]) for name, index in _RDATA.items()}, "txt": _txt_answers(f)},
+        opcode=_int(f[F["dns.flags.opcode"]]) or 0,
+        rr_names=_first_record_name(f),
+    )
+
+
+def _txt_answers(f: list[bytes]) -> list[str]:
+    """Each TXT record as Zeek writes it, "TXT <length> <string>" per string,
+    space-joined. tshark lists all strings of all records in one run: a
+    record's strings are those filling its rdlength (1 + length each)."""
+    strings, lengths = _list(f[F["dns.txt"]]), _list(f[F["dns.txt.length"]])
+    if not strings:
+        return []
+    types, rdlengths = _list(f[F["dns.resp.type"]]), _list(f[F["dns.resp.len"]])
+    records, at = [], 0
+    for rr_type, rdlength in zip(types, rdlengths):
+        if rr_type != "16" or not rdlength.isdigit():
+            continue
+        parts, used = [], 0
+        while used < int(rdlength) and at < len(strings):
+            length = int(lengths[at]) if at < len(lengths) and lengths[at].isdigit() else len(strings[at])
+            parts.append(f"TXT {length} {strings[at]}")
+            used, at = used + 1 + length, at + 1
+        records.append(" ".join(parts))
+    return records
+
+
+def _first_record_name(f: list[bytes]) -> list[str]:
+    """The first record's owner name. tshark lists no `dns.resp.name` for an
+    SRV record: it splits the owner into service, proto and name."""
+    types = f[F["dns.resp.type"]]
+    if _first(types) == b"33":
+        parts = [_text(_first(f[F[name]])) for name in ("dns.srv.service", "dns.srv.proto", "dns.srv.name")]
+        return [".".join(part for part in parts if part)]
+    return _list(_first(f[F["dns.resp.name"]]))
+
+
+def _nbns_message(f: list[bytes], ts: float) -> DnsMessage:
+    """NetBIOS name service: DNS's wire format, which tshark dissects under
+    its own field names; questions and records share `nbns.name`/`nbns.type`."""
+    names, types = _list(f[F["nbns.name"]]), [int(t) for t in f[F["nbns.type"]].split(b"\x1f") if t.isdigit()]
+    questions = _int(f[F["nbns.count.queries"]]) or 0
+    return DnsMessage(
+        ts=ts,
+        trans_id=_int(f[F["nbns.id"]]),
+        is_response=_is_response(f),
+        query=names[0] if questions and names else None,
+        qtype=types[0] if questions and types else None,
+        rcode=_int(f[F["nbns.flags.rcode"]]),
+        answer_count=_int(f[F["nbns.count.answers"]]) or 0,
+        rr_types=types[questions:],
+        ttls=[t.decode() for t in f[F["nbns.ttl"]].split(b"\x1f") if t.isdigit()],
+        rdata={},
+        opcode=_int(f[F["nbns.flags.opcode"]]) or 0,
+        rr_names=names[questions:],
+        netbios=True,
     )
 
 
