@@ -34,8 +34,10 @@ SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
 # capture_dns.RDATA_FIELD's names -> the tshark fields holding that answer data
 RDATA_TSHARK = {"a": "dns.a", "aaaa": "dns.aaaa", "cname": "dns.cname",
                 "ptr": "dns.ptr.domain_name", "ns": "dns.ns", "mx": "dns.mx.mail_exchange",
-                "txt": "dns.txt", "srv": "dns.srv.target", "soa": "dns.soa.mname"}  # fmt: skip
-assert set(RDATA_TSHARK) == set(RDATA_FIELD.values())
+                "srv": "dns.srv.target", "soa": "dns.soa.mname"}  # fmt: skip
+FORMATTED = ("txt", "spf", "rrsig", "dnskey", "ds")  # built by _formatted_answers
+assert set(RDATA_TSHARK) | set(FORMATTED) == set(RDATA_FIELD.values())
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 MAIN_FIELDS = (
     "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len",
@@ -45,7 +47,9 @@ MAIN_FIELDS = (
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
     "dns.id", "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
     "dns.count.answers", "dns.resp.type", "dns.resp.ttl", *RDATA_TSHARK.values(),
-    "dns.flags.opcode", "dns.resp.name", "dns.resp.len", "dns.txt.length", "dns.srv.service", "dns.srv.proto", "dns.srv.name",
+    "dns.flags.opcode", "dns.resp.name", "dns.resp.len", "dns.txt", "dns.txt.length", "dns.spf", "dns.spf.length",
+    "dns.rrsig.type_covered", "dns.rrsig.signers_name", "dns.dnskey.algorithm", "dns.ds.algorithm",
+    "dns.ds.digest_type", "dns.srv.service", "dns.srv.proto", "dns.srv.name",
     "nbns.id", "nbns.flags.response", "nbns.flags.opcode", "nbns.flags.rcode", "nbns.count.queries",
     "nbns.count.answers", "nbns.name", "nbns.type", "nbns.ttl",
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
@@ -294,7 +298,7 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
             "sport": _int(f[F["tcp.srcport"]]), "dport": _int(f[F["tcp.dstport"]]),
             "flags": _int(f[F["tcp.flags"]]) or 0, "seq": _int(f[F["tcp.seq_raw"]]),
             "tcp_len": _int(f[F["tcp.len"]]) or 0,
-            "head": bytes.fromhex(f[F["data.data"]][:32].decode()) if f[F["data.data"]] else b"",
+            "head": bytes.fromhex(_first(f[F["data.data"]])[:32].decode()) if f[F["data.data"]] else b"",
         }  # fmt: skip
     if f[F["udp.srcport"]]:
         return {
@@ -333,28 +337,41 @@ def _dns_message(f: list[bytes], ts: float) -> DnsMessage:
         answer_count=_int(f[F["dns.count.answers"]]) or 0,
         rr_types=[int(t) for t in f[F["dns.resp.type"]].split(b"\x1f") if t.isdigit()],
         ttls=[t.decode() for t in f[F["dns.resp.ttl"]].split(b"\x1f") if t.isdigit()],
-        rdata={**{name: _list(f[index]) for name, index in _RDATA.items()}, "txt": _txt_answers(f)},
+        rdata={**{name: _list(f[index]) for name, index in _RDATA.items()}, **_formatted_answers(f)},
         opcode=_int(f[F["dns.flags.opcode"]]) or 0,
         rr_names=_first_record_name(f),
     )
 
 
-def _txt_answers(f: list[bytes]) -> list[str]:
-    """Each TXT record as Zeek writes it, "TXT <length> <string>" per string,
-    space-joined. tshark lists all strings of all records in one run: a
-    record's strings are those filling its rdlength (1 + length each)."""
-    strings, lengths = _list(f[F["dns.txt"]]), _list(f[F["dns.txt.length"]])
+def _formatted_answers(f: list[bytes]) -> dict[str, list[str]]:
+    """Answer data Zeek writes as text of its own (base/protocols/dns/main.zeek)."""
+    rrsig = zip(_list(f[F["dns.rrsig.type_covered"]]), _list(f[F["dns.rrsig.signers_name"]]))
+    ds = zip(_list(f[F["dns.ds.algorithm"]]), _list(f[F["dns.ds.digest_type"]]))
+    return {
+        "txt": _strings_answers(f, "16", "TXT", "dns.txt"),
+        "spf": _strings_answers(f, "99", "SPF", "dns.spf"),
+        "rrsig": [f"RRSIG {covered} {signer.translate(_LOWER) or '<Root>'}" for covered, signer in rrsig],
+        "dnskey": [f"DNSKEY {algorithm}" for algorithm in _list(f[F["dns.dnskey.algorithm"]])],
+        "ds": [f"DS {algorithm} {digest}" for algorithm, digest in ds],
+    }
+
+
+def _strings_answers(f: list[bytes], rr_type: str, label: str, field: str) -> list[str]:
+    """Each TXT (or SPF) record as Zeek writes it, "TXT <length> <string>"
+    per string, space-joined. tshark lists all strings of all records in one
+    run: a record's strings are those filling its rdlength (1 + length each)."""
+    strings, lengths = _list(f[F[field]]), _list(f[F[field + ".length"]])
     if not strings:
         return []
     types, rdlengths = _list(f[F["dns.resp.type"]]), _list(f[F["dns.resp.len"]])
     records, at = [], 0
-    for rr_type, rdlength in zip(types, rdlengths):
-        if rr_type != "16" or not rdlength.isdigit():
+    for record_type, rdlength in zip(types, rdlengths):
+        if record_type != rr_type or not rdlength.isdigit():
             continue
         parts, used = [], 0
         while used < int(rdlength) and at < len(strings):
             length = int(lengths[at]) if at < len(lengths) and lengths[at].isdigit() else len(strings[at])
-            parts.append(f"TXT {length} {strings[at]}")
+            parts.append(f"{label} {length} {strings[at]}")
             used, at = used + 1 + length, at + 1
         records.append(" ".join(parts))
     return records

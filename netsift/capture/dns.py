@@ -42,7 +42,9 @@ RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
           20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE", 3842: "BADSIG"}  # fmt: skip
 # Which tshark field holds the data of each answer type, in answer order.
 RDATA_FIELD = {1: "a", 28: "aaaa", 5: "cname", 12: "ptr", 2: "ns", 15: "mx", 16: "txt",
-               33: "srv", 6: "soa"}  # fmt: skip
+               33: "srv", 6: "soa", 99: "spf", 46: "rrsig", 48: "dnskey", 43: "ds"}  # fmt: skip
+# Record types whose answer Zeek writes as a fixed word.
+CONSTANT_ANSWERS = {50: "NSEC3", 51: "NSEC3PARAM"}
 # Answers that are domain names: Zeek lowercases them as it does queries.
 _NAME_VALUED = frozenset({"cname", "ptr", "ns", "mx", "srv", "soa"})
 # Zeek logs standard queries, dynamic updates (NetBIOS name registrations
@@ -125,7 +127,10 @@ class DnsMessage:
                 continue
             name = RDATA_FIELD.get(rr_type)
             queue = queues.get(name) if name else None
-            value = queue.pop(0) if queue else f"<{QTYPES.get(rr_type, rr_type)}>"
+            if queue:
+                value = queue.pop(0)
+            else:
+                value = CONSTANT_ANSWERS.get(rr_type) or f"<{QTYPES.get(rr_type, rr_type)}>"
             if name in _NAME_VALUED:
                 value = value.translate(_ASCII_LOWER)
             answers.append(value)
