@@ -20,7 +20,9 @@ from typing import Iterator
 
 from netsift.settings import Settings
 from netsift.capture.conn import Conn, ConnTracker
-from netsift.capture.dns import RDATA_FIELD, DnsLog, DnsMessage, reply_flips_roles
+from netsift.capture.dns import DnsLog, reply_flips_roles
+from netsift.capture.dns_fields import DNS_FIELDS, dns_message, has_dns, is_response
+from netsift.capture.fields import first as _first, integer as _int, text as _text
 from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
 from netsift.capture.tshark import CaptureError, TsharkRun, field_args, tshark_lines
 
@@ -31,34 +33,20 @@ LINK_TYPES = {0: "NULL", 1: "EN10MB", 101: "RAW", 105: "IEEE802_11", 113: "LINUX
               127: "IEEE802_11_RADIOTAP", 228: "IPV4", 229: "IPV6", 276: "LINUX_SLL2"}  # fmt: skip
 HEADER_VALUE_MAX = 1024  # characters kept of X-Amz-Cf-Id / X-Forwarded-For
 SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
-# capture_dns.RDATA_FIELD's names -> the tshark fields holding that answer data
-RDATA_TSHARK = {"a": "dns.a", "aaaa": "dns.aaaa", "cname": "dns.cname",
-                "ptr": "dns.ptr.domain_name", "ns": "dns.ns", "mx": "dns.mx.mail_exchange",
-                "srv": "dns.srv.target", "soa": "dns.soa.mname"}  # fmt: skip
-FORMATTED = ("txt", "spf", "rrsig", "dnskey", "ds")  # built by _formatted_answers
-assert set(RDATA_TSHARK) | set(FORMATTED) == set(RDATA_FIELD.values())
-_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
 MAIN_FIELDS = (
     "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt", "ip.len", "ip.hdr_len",
     "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "tcp.len", "tcp.stream",
     "udp.srcport", "udp.dstport", "udp.length",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
-    "dns.id", "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
-    "dns.count.answers", "dns.resp.type", "dns.resp.ttl", *RDATA_TSHARK.values(),
-    "dns.flags.opcode", "dns.resp.name", "dns.resp.len", "dns.txt", "dns.txt.length", "dns.spf", "dns.spf.length",
-    "dns.rrsig.type_covered", "dns.rrsig.signers_name", "dns.dnskey.algorithm", "dns.ds.algorithm",
-    "dns.ds.digest_type", "dns.srv.service", "dns.srv.proto", "dns.srv.name",
-    "nbns.id", "nbns.flags.response", "nbns.flags.opcode", "nbns.flags.rcode", "nbns.count.queries",
-    "nbns.count.answers", "nbns.name", "nbns.type", "nbns.ttl",
+    *DNS_FIELDS,
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
     "http.response.code", "http.content_type", "http.request_in", "http.content_length_header",
     "http.x_forwarded_for", "http.request.line",
     "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
 )  # fmt: skip
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
-_RDATA = {name: F[tshark_name] for name, tshark_name in RDATA_TSHARK.items()}
+_DNS = slice(F[DNS_FIELDS[0]], F[DNS_FIELDS[0]] + len(DNS_FIELDS))
 
 
 @dataclass
@@ -143,31 +131,6 @@ def link_type_of(head: bytes) -> str | None:
     raise CaptureError(f"not a pcap or pcapng capture (first bytes {head[:8].hex()})")
 
 
-def _text(value: bytes) -> str | None:
-    if not value:
-        return None
-    text = value.decode("utf-8", "backslashreplace")
-    return text.replace("\x00", "\\x00") if "\x00" in text else text
-
-
-def _first(value: bytes) -> bytes:
-    return value.split(b"\x1f", 1)[0]
-
-
-def _int(value: bytes, base: int = 10) -> int | None:
-    value = _first(value)
-    if not value:
-        return None
-    try:
-        return int(value, 0 if value.startswith(b"0x") else base)
-    except ValueError:
-        return None
-
-
-def _list(value: bytes) -> list[str]:
-    return [_text(v) or "" for v in value.split(b"\x1f")] if value else []
-
-
 def _body_feed(capture: Path, decode_as: list[str], display_filter: str, limits: Limits,
                run: TsharkRun) -> tuple[BodyFeed, threading.Thread]:  # fmt: skip
     """Start the body pass on its own thread (and tshark on the other core)."""
@@ -223,8 +186,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             conn, forward = tracker.packet(**packet)
             if frame_cut:
                 cut.add(conn.uid)
-            if f[F["dns.id"]] or f[F["nbns.id"]]:
-                if (row := dns.message(conn, _dns_message(f, ts))) is not None:
+            if has_dns(f[_DNS]):
+                if (row := dns.message(conn, dns_message(f[_DNS], ts))) is not None:
                     yield "dns_queries", row
             if b"http" in f[F["frame.protocols"]]:
                 yield from _http(f, ts, conn, forward, http)
@@ -305,7 +268,7 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
             **common, "proto": "udp",
             "sport": _int(f[F["udp.srcport"]]), "dport": _int(f[F["udp.dstport"]]),
             "payload": (_int(f[F["udp.length"]]) or 8) - 8,
-            "is_reply": reply_flips_roles(_is_response(f), dst.decode()),
+            "is_reply": reply_flips_roles(is_response(f[_DNS]), dst.decode()),
         }  # fmt: skip
     icmp_type = _int(f[F["icmp.type"]])
     icmp_code = _int(f[F["icmp.code"]])
@@ -317,96 +280,6 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
     payload = (ip_len - header - 8) if ip_len and header else 0
     return {**common, "proto": "icmp", "sport": icmp_type, "dport": icmp_code or 0,
             "payload": payload}  # fmt: skip
-
-
-def _is_response(f: list[bytes]) -> bool:
-    flag = _first(f[F["dns.flags.response"]]) or _first(f[F["nbns.flags.response"]])
-    return flag in (b"1", b"True")
-
-
-def _dns_message(f: list[bytes], ts: float) -> DnsMessage:
-    if not f[F["dns.id"]]:
-        return _nbns_message(f, ts)
-    return DnsMessage(
-        ts=ts,
-        trans_id=_int(f[F["dns.id"]]),
-        is_response=_is_response(f),
-        query=_text(_first(f[F["dns.qry.name"]])),
-        qtype=_int(f[F["dns.qry.type"]]),
-        rcode=_int(f[F["dns.flags.rcode"]]),
-        answer_count=_int(f[F["dns.count.answers"]]) or 0,
-        rr_types=[int(t) for t in f[F["dns.resp.type"]].split(b"\x1f") if t.isdigit()],
-        ttls=[t.decode() for t in f[F["dns.resp.ttl"]].split(b"\x1f") if t.isdigit()],
-        rdata={**{name: _list(f[index]) for name, index in _RDATA.items()}, **_formatted_answers(f)},
-        opcode=_int(f[F["dns.flags.opcode"]]) or 0,
-        rr_names=_first_record_name(f),
-    )
-
-
-def _formatted_answers(f: list[bytes]) -> dict[str, list[str]]:
-    """Answer data Zeek writes as text of its own (base/protocols/dns/main.zeek)."""
-    rrsig = zip(_list(f[F["dns.rrsig.type_covered"]]), _list(f[F["dns.rrsig.signers_name"]]))
-    ds = zip(_list(f[F["dns.ds.algorithm"]]), _list(f[F["dns.ds.digest_type"]]))
-    return {
-        "txt": _strings_answers(f, "16", "TXT", "dns.txt"),
-        "spf": _strings_answers(f, "99", "SPF", "dns.spf"),
-        "rrsig": [f"RRSIG {covered} {signer.translate(_LOWER) or '<Root>'}" for covered, signer in rrsig],
-        "dnskey": [f"DNSKEY {algorithm}" for algorithm in _list(f[F["dns.dnskey.algorithm"]])],
-        "ds": [f"DS {algorithm} {digest}" for algorithm, digest in ds],
-    }
-
-
-def _strings_answers(f: list[bytes], rr_type: str, label: str, field: str) -> list[str]:
-    """Each TXT (or SPF) record as Zeek writes it, "TXT <length> <string>"
-    per string, space-joined. tshark lists all strings of all records in one
-    run: a record's strings are those filling its rdlength (1 + length each)."""
-    strings, lengths = _list(f[F[field]]), _list(f[F[field + ".length"]])
-    if not strings:
-        return []
-    types, rdlengths = _list(f[F["dns.resp.type"]]), _list(f[F["dns.resp.len"]])
-    records, at = [], 0
-    for record_type, rdlength in zip(types, rdlengths):
-        if record_type != rr_type or not rdlength.isdigit():
-            continue
-        parts, used = [], 0
-        while used < int(rdlength) and at < len(strings):
-            length = int(lengths[at]) if at < len(lengths) and lengths[at].isdigit() else len(strings[at])
-            parts.append(f"{label} {length} {strings[at]}")
-            used, at = used + 1 + length, at + 1
-        records.append(" ".join(parts))
-    return records
-
-
-def _first_record_name(f: list[bytes]) -> list[str]:
-    """The first record's owner name. tshark lists no `dns.resp.name` for an
-    SRV record: it splits the owner into service, proto and name."""
-    types = f[F["dns.resp.type"]]
-    if _first(types) == b"33":
-        parts = [_text(_first(f[F[name]])) for name in ("dns.srv.service", "dns.srv.proto", "dns.srv.name")]
-        return [".".join(part for part in parts if part)]
-    return _list(_first(f[F["dns.resp.name"]]))
-
-
-def _nbns_message(f: list[bytes], ts: float) -> DnsMessage:
-    """NetBIOS name service: DNS's wire format, which tshark dissects under
-    its own field names; questions and records share `nbns.name`/`nbns.type`."""
-    names, types = _list(f[F["nbns.name"]]), [int(t) for t in f[F["nbns.type"]].split(b"\x1f") if t.isdigit()]
-    questions = _int(f[F["nbns.count.queries"]]) or 0
-    return DnsMessage(
-        ts=ts,
-        trans_id=_int(f[F["nbns.id"]]),
-        is_response=_is_response(f),
-        query=names[0] if questions and names else None,
-        qtype=types[0] if questions and types else None,
-        rcode=_int(f[F["nbns.flags.rcode"]]),
-        answer_count=_int(f[F["nbns.count.answers"]]) or 0,
-        rr_types=types[questions:],
-        ttls=[t.decode() for t in f[F["nbns.ttl"]].split(b"\x1f") if t.isdigit()],
-        rdata={},
-        opcode=_int(f[F["nbns.flags.opcode"]]) or 0,
-        rr_names=names[questions:],
-        netbios=True,
-    )
 
 
 def _capped(text: str | None) -> str | None:
