@@ -94,3 +94,28 @@ def test_txt_and_spf_answers_are_written_as_zeek_writes_them(trace, baseline):
     (zeek,) = read_zeek_log(BASELINE / baseline / "dns.log")
     assert our_dns(ours)[3:] != zeek_dns(zeek)[3:]  # only the query type differs:
     assert our_dns(ours)[:4] + our_dns(ours)[5:] == zeek_dns(zeek)[:4] + zeek_dns(zeek)[5:]
+
+
+def _netbios_name(name: str, suffix: int) -> bytes:
+    """RFC 1002 first-level encoding: 16 bytes as 32 letters A-P."""
+    raw = name.ljust(15).encode() + bytes([suffix])
+    return b"\x20" + bytes(c for b in raw for c in (0x41 + (b >> 4), 0x41 + (b & 0xF))) + b"\x00"
+
+
+def test_a_netbios_query_answered_by_a_name_server_is_one_row(tmp_path):
+    """A query to a WINS server and its positive answer pair up: Zeek's row has
+    the decoded name and the rcode, and no answers (it writes none for NB records)."""
+    from tests.test_capture_accuracy import _dns_pcap
+
+    question = _netbios_name("FILESERVER", 0x20) + b"\x00\x20\x00\x01"
+    query = b"\x81\x10\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + question
+    answer = _netbios_name("FILESERVER", 0x20) + b"\x00\x20\x00\x01\x00\x04\x93\xe0\x00\x06\x00\x00\x0a\x00\x00\x01"
+    reply = b"\x81\x10\x85\x00\x00\x00\x00\x01\x00\x00\x00\x00" + answer
+    pcap = _dns_pcap(tmp_path / "wins.pcap", [
+        ("10.0.0.5", 137, "10.0.0.1", 137, query),
+        ("10.0.0.1", 137, "10.0.0.5", 137, reply),
+    ])  # fmt: skip
+    (row,) = rows_of(pcap)["dns_queries"]
+    assert five_tuple(row) == ("10.0.0.5", 137, "10.0.0.1", 137)
+    assert (row["trans_id"], row["query"], row["qtype_name"], row["rcode_name"]) == (0x8110, "FILESERVER", "NIMLOC", "NOERROR")
+    assert (row["answers"], row["ttls"]) == (None, None)
