@@ -10,7 +10,7 @@ DEMO_CAPTURES := tests/data/pcap
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup system demo test test-fast bench bench-cloudfront bench-objects bench-pcap bench-detect bench-console bench-cli bench-row-costs quality db-upgrade clean browse
+.PHONY: setup system demo test test-fast bench bench-cloudfront bench-objects bench-pcap bench-detect bench-console bench-cli bench-row-costs parity quality db-upgrade clean browse
 
 setup: system $(STAMP)
 
@@ -64,6 +64,9 @@ bench-objects: setup
 
 bench-pcap: setup
 	$(BIN)/python -m bench.pcap
+
+parity: setup
+	$(BIN)/python -m bench.parity
 
 bench-detect: setup
 	$(BIN)/python -m bench.detect

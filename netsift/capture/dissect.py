@@ -20,7 +20,9 @@ from typing import Iterator
 
 from netsift.settings import Settings
 from netsift.capture.conn import Conn, ConnTracker
-from netsift.capture.dns import RDATA_FIELD, DnsLog, DnsMessage
+from netsift.capture.dns import DnsLog, reply_flips_roles
+from netsift.capture.dns_fields import DNS_FIELDS, dns_message, has_dns, is_response
+from netsift.capture.fields import first as _first, integer as _int, text as _text
 from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
 from netsift.capture.tshark import CaptureError, TsharkRun, field_args, tshark_lines
 
@@ -31,27 +33,20 @@ LINK_TYPES = {0: "NULL", 1: "EN10MB", 101: "RAW", 105: "IEEE802_11", 113: "LINUX
               127: "IEEE802_11_RADIOTAP", 228: "IPV4", 229: "IPV6", 276: "LINUX_SLL2"}  # fmt: skip
 HEADER_VALUE_MAX = 1024  # characters kept of X-Amz-Cf-Id / X-Forwarded-For
 SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
-# capture_dns.RDATA_FIELD's names -> the tshark fields holding that answer data
-RDATA_TSHARK = {"a": "dns.a", "aaaa": "dns.aaaa", "cname": "dns.cname",
-                "ptr": "dns.ptr.domain_name", "ns": "dns.ns", "mx": "dns.mx.mail_exchange",
-                "txt": "dns.txt"}  # fmt: skip
-assert set(RDATA_TSHARK) == set(RDATA_FIELD.values())
-
 MAIN_FIELDS = (
     "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt", "ip.len", "ip.hdr_len",
     "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "tcp.len", "tcp.stream",
     "udp.srcport", "udp.dstport", "udp.length",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
-    "dns.id", "dns.flags.response", "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
-    "dns.count.answers", "dns.resp.type", "dns.resp.ttl", *RDATA_TSHARK.values(),
+    *DNS_FIELDS,
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
     "http.response.code", "http.content_type", "http.request_in", "http.content_length_header",
     "http.x_forwarded_for", "http.request.line",
     "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
 )  # fmt: skip
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
-_RDATA = {name: F[tshark_name] for name, tshark_name in RDATA_TSHARK.items()}
+_DNS = slice(F[DNS_FIELDS[0]], F[DNS_FIELDS[0]] + len(DNS_FIELDS))
 
 
 @dataclass
@@ -136,31 +131,6 @@ def link_type_of(head: bytes) -> str | None:
     raise CaptureError(f"not a pcap or pcapng capture (first bytes {head[:8].hex()})")
 
 
-def _text(value: bytes) -> str | None:
-    if not value:
-        return None
-    text = value.decode("utf-8", "backslashreplace")
-    return text.replace("\x00", "\\x00") if "\x00" in text else text
-
-
-def _first(value: bytes) -> bytes:
-    return value.split(b"\x1f", 1)[0]
-
-
-def _int(value: bytes, base: int = 10) -> int | None:
-    value = _first(value)
-    if not value:
-        return None
-    try:
-        return int(value, 0 if value.startswith(b"0x") else base)
-    except ValueError:
-        return None
-
-
-def _list(value: bytes) -> list[str]:
-    return [_text(v) or "" for v in value.split(b"\x1f")] if value else []
-
-
 def _body_feed(capture: Path, decode_as: list[str], display_filter: str, limits: Limits,
                run: TsharkRun) -> tuple[BodyFeed, threading.Thread]:  # fmt: skip
     """Start the body pass on its own thread (and tshark on the other core)."""
@@ -216,8 +186,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             conn, forward = tracker.packet(**packet)
             if frame_cut:
                 cut.add(conn.uid)
-            if f[F["dns.id"]]:
-                if (row := dns.message(conn, _dns_message(f, ts))) is not None:
+            if has_dns(f[_DNS]):
+                if (row := dns.message(conn, dns_message(f[_DNS], ts))) is not None:
                     yield "dns_queries", row
             if b"http" in f[F["frame.protocols"]]:
                 yield from _http(f, ts, conn, forward, http)
@@ -291,14 +261,14 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
             "sport": _int(f[F["tcp.srcport"]]), "dport": _int(f[F["tcp.dstport"]]),
             "flags": _int(f[F["tcp.flags"]]) or 0, "seq": _int(f[F["tcp.seq_raw"]]),
             "tcp_len": _int(f[F["tcp.len"]]) or 0,
-            "head": bytes.fromhex(f[F["data.data"]][:32].decode()) if f[F["data.data"]] else b"",
+            "head": bytes.fromhex(_first(f[F["data.data"]])[:32].decode()) if f[F["data.data"]] else b"",
         }  # fmt: skip
     if f[F["udp.srcport"]]:
         return {
             **common, "proto": "udp",
             "sport": _int(f[F["udp.srcport"]]), "dport": _int(f[F["udp.dstport"]]),
             "payload": (_int(f[F["udp.length"]]) or 8) - 8,
-            "is_reply": f[F["dns.flags.response"]][:1] in (b"1", b"T"),
+            "is_reply": reply_flips_roles(is_response(f[_DNS]), dst.decode()),
         }  # fmt: skip
     icmp_type = _int(f[F["icmp.type"]])
     icmp_code = _int(f[F["icmp.code"]])
@@ -310,21 +280,6 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
     payload = (ip_len - header - 8) if ip_len and header else 0
     return {**common, "proto": "icmp", "sport": icmp_type, "dport": icmp_code or 0,
             "payload": payload}  # fmt: skip
-
-
-def _dns_message(f: list[bytes], ts: float) -> DnsMessage:
-    return DnsMessage(
-        ts=ts,
-        trans_id=_int(f[F["dns.id"]]),
-        is_response=_first(f[F["dns.flags.response"]]) in (b"1", b"True"),
-        query=_text(_first(f[F["dns.qry.name"]])),
-        qtype=_int(f[F["dns.qry.type"]]),
-        rcode=_int(f[F["dns.flags.rcode"]]),
-        answer_count=_int(f[F["dns.count.answers"]]) or 0,
-        rr_types=[int(t) for t in f[F["dns.resp.type"]].split(b"\x1f") if t.isdigit()],
-        ttls=[t.decode() for t in f[F["dns.resp.ttl"]].split(b"\x1f") if t.isdigit()],
-        rdata={name: _list(f[index]) for name, index in _RDATA.items()},
-    )
 
 
 def _capped(text: str | None) -> str | None:
