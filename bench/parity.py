@@ -1,7 +1,7 @@
 """`make parity`: netsift's capture tables against Zeek's own logs, row by row.
 
 Every pair below is a Zeek btest trace and the baseline logs Zeek's test
-suite records for it (tests/data/pcap/zeek, provenance in its SOURCES.md).
+suite records for it (tests/data/zeek, provenance in its SOURCES.md).
 Each pair whose test runs plain `zeek [-b] [-C] -r TRACE` with at most
 protocol @loads was taken, up to 70 KB a trace; tests with BPF filters,
 option redefs or extra script code were left out (their logs are not what
@@ -31,7 +31,7 @@ from netsift.capture.dns import DNS_COLUMNS
 from netsift.capture.http import FILE_COLUMNS, HTTP_COLUMNS
 from netsift.settings import Settings
 
-ZEEK = Path(__file__).resolve().parent.parent / "tests" / "data" / "pcap" / "zeek"
+ZEEK = Path(__file__).resolve().parent.parent / "tests" / "data" / "zeek"
 LOGS = ("conn", "dns", "http", "files")
 TABLES = {"conn": ("connections", CONNECTION_COLUMNS), "dns": ("dns_queries", DNS_COLUMNS),
           "http": ("http_requests", HTTP_COLUMNS), "files": ("extracted_files", FILE_COLUMNS)}  # fmt: skip

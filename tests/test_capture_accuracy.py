@@ -12,7 +12,7 @@ from tests.conftest import DATA
 from tests.zeek_logs import read_zeek_log
 
 PCAPS = DATA / "pcap"
-ZEEK = PCAPS / "zeek"
+ZEEK = PCAPS.parent / "zeek"
 BASELINE = ZEEK / "baseline"
 
 

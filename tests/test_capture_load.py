@@ -31,7 +31,7 @@ def query(url, sql, **params):
 
 def test_captures_load_once_with_every_table(db, tmp_path):
     shutil.copy(PCAPS / "kitchen_boss.pcap", tmp_path)
-    shutil.copy(PCAPS / "zeek" / "dns53.pcap", tmp_path)
+    shutil.copy(PCAPS.parent / "zeek" / "dns53.pcap", tmp_path)
     results = load_all(db, tmp_path)
     kb = results["kitchen_boss.pcap"]
     assert kb.status == "loaded"
@@ -49,7 +49,7 @@ def test_captures_load_once_with_every_table(db, tmp_path):
 
 
 def test_lists_round_trip_in_order(db, tmp_path):
-    shutil.copy(PCAPS / "zeek" / "dns53.pcap", tmp_path)
+    shutil.copy(PCAPS.parent / "zeek" / "dns53.pcap", tmp_path)
     load_all(db, tmp_path)
     ((answers, ttls),) = query(db, "SELECT answers, ttls FROM dns_queries")
     if isinstance(answers, str):  # SQLite keeps lists as JSON text

@@ -129,7 +129,7 @@ def test_object_replaced_after_listing_is_not_loaded_under_the_old_etag(s3, pg):
 def test_captures_load_from_s3(s3, pg):
     from netsift.capture.load import load_capture
 
-    capture = (DATA / "pcap" / "zeek" / "mixed-vlan-mpls.pcap").read_bytes()
+    capture = (DATA / "zeek" / "mixed-vlan-mpls.pcap").read_bytes()
     s3.put_object(Bucket=s3.bucket, Key="sensor/a.pcap.gz", Body=gzip.compress(capture))
     client = s3_client()
     (obj,) = list_s3(client, f"s3://{s3.bucket}/sensor/", Window.of())
@@ -144,7 +144,7 @@ def test_a_loaded_capture_is_not_downloaded_again(s3, pg):
     from netsift.capture.load import load_capture
 
     s3.put_object(Bucket=s3.bucket, Key="sensor/b.pcap",
-                  Body=(DATA / "pcap" / "zeek" / "dns53.pcap").read_bytes())  # fmt: skip
+                  Body=(DATA / "zeek" / "dns53.pcap").read_bytes())  # fmt: skip
     client = s3_client()
     downloads = counting(client, "GetObject")
     (obj,) = list_s3(client, f"s3://{s3.bucket}/sensor/", Window.of())

@@ -14,7 +14,7 @@ ROW = re.compile(r"^\| (\S+) \| .* \| ([0-9a-f]{64}) \|$", re.M)
 
 @pytest.mark.parametrize(
     "root, files_under",
-    [(DATA / "cloudfront", "samples"), (DATA / "pcap", "."), (DATA.parent.parent / "netsift" / "detection" / "rules" / "lists", ".")],
+    [(DATA / "cloudfront", "samples"), (DATA / "pcap", "."), (DATA / "zeek", "."), (DATA.parent.parent / "netsift" / "detection" / "rules" / "lists", ".")],
 )
 def test_every_sample_matches_its_recorded_sha256(root, files_under):
     recorded = dict(ROW.findall((root / "SOURCES.md").read_text()))
