@@ -5,7 +5,7 @@ where the log comes from and how every label was decided).
 The log is Apache's combined format, not CloudFront's, so the detection's
 SQL is modelled here as bench/quality.py models it: a weak probe verdict
 counts only on a path no ordinary visitor (a user agent netsift does not
-call a bot) got a 2xx for, anywhere in the log.
+call a bot) got a 2xx or a 304 for, anywhere in the log.
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ def labelled_requests(folder: Path = FOLDER) -> tuple[list[Request], int]:
 
 
 def served_paths(rows: list[Request], rules) -> set[str]:
-    """Paths an ordinary visitor got a 2xx for (verdicts.mark_served_paths)."""
-    return {r.path for r in rows if 200 <= r.status < 300 and not classify_user_agent(r.user_agent, rules).is_bot}
+    """Paths an ordinary visitor got a 2xx or a 304 for (verdicts.mark_served_paths)."""
+    return {r.path for r in rows
+            if (200 <= r.status < 300 or r.status == 304) and not classify_user_agent(r.user_agent, rules).is_bot}
 
 
 def report(rules, scores) -> list[tuple[str, tuple]]:

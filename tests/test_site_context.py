@@ -110,3 +110,18 @@ def test_enumeration_alert_goes_when_its_plugins_turn_out_served(db, tmp_path):
     result = detect(engine, load_rules())
     assert (result.new, result.removed) == ([], 1)
     assert query(db, "SELECT COUNT(*) FROM alerts") == [(0,)]
+
+
+def test_a_304_to_a_visitor_shows_the_path_is_served_but_not_a_304_to_a_bot(db, tmp_path):
+    """Not Modified: the server vouched for the visitor's cached copy, so it
+    serves the path. A bot's 304 proves nothing about ordinary visitors."""
+    load(db, tmp_path, "site.log", *requests(
+        ("192.0.2.10", "12:00:00", "/install.sh", 304, FIREFOX),
+        ("192.0.2.11", "12:00:01", "/backup.sql", 304, SCRIPT),
+        (PROBER, "12:05:00", "/install.sh", 404, SCRIPT),
+        (PROBER, "12:05:01", "/backup.sql", 404, SCRIPT),
+    ))  # fmt: skip
+    detect(engine_for(db), load_rules())
+    rows = query(db, f"SELECT cs_uri_stem, is_probe FROM cloudfront_requests_classified "
+                     f"WHERE c_ip = '{PROBER}' ORDER BY line_number")  # fmt: skip
+    assert [(path, bool(probe)) for path, probe in rows] == [("/install.sh", False), ("/backup.sql", True)]

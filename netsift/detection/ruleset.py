@@ -125,17 +125,18 @@ def _name_list_matcher(rule: dict) -> Matcher:
         line.strip().lower() for line in path.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }  # fmt: skip
-    how, category = rule.get("match", "filename"), rule["category"]
+    how, category, vetoed = rule.get("match", "filename"), rule["category"], _vetoed_by(rule)
     if how == "filename":
-        return lambda text: category if text.rsplit("/", 1)[-1] in entries else None
-    if how == "suffix":
+        listed = lambda text: text.rsplit("/", 1)[-1] in entries  # noqa: E731
+    elif how == "suffix":
         suffixes = tuple(entries)
-        return lambda text: category if text.endswith(suffixes) else None
-    if how == "prefix":
+        listed = lambda text: text.endswith(suffixes)  # noqa: E731
+    elif how == "prefix":
         prefixes = tuple(e.rstrip("/") for e in entries)
-        return lambda text: category if any(
-            text == p or text.startswith(p + "/") for p in prefixes) else None  # fmt: skip
-    raise _fail(rule, "match must be filename, suffix or prefix")
+        listed = lambda text: any(text == p or text.startswith(p + "/") for p in prefixes)  # noqa: E731
+    else:
+        raise _fail(rule, "match must be filename, suffix or prefix")
+    return lambda text: category if listed(text) and not vetoed(text) else None
 
 
 def _app_matcher(rule: dict) -> Matcher:

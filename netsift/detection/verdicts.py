@@ -79,7 +79,7 @@ def classify_new_values(conn: Connection, rules: RuleSet, unseen: Unseen) -> tup
 def mark_served_paths(conn: Connection, unseen: Unseen) -> set[str]:
     """Probe paths of served-sensitive rules (all but `always` ones, stored as
     strength weak) the site turns out to serve (ordinary visitors got a 2xx in
-    the unseen rows): no longer probes; then the enumeration paths of the
+    the unseen rows, or a 304: the server vouched for their cached copy): no longer probes; then the enumeration paths of the
     plugin, theme and /wp-includes/ folders served so (mark_served_folders).
     Returns them all, so the alerts their older requests counted toward are
     evaluated again."""
@@ -93,7 +93,7 @@ def mark_served_paths(conn: Connection, unseen: Unseen) -> set[str]:
             f"JOIN user_agent_verdicts u ON u.user_agent = COALESCE(r.{source.agent}, '') "
             f"JOIN path_verdicts p ON p.path = r.{source.path} "
             f"WHERE {{objects}} AND p.strength = 'weak' AND NOT p.human_2xx AND NOT u.is_bot "
-            f"AND r.{source.status} BETWEEN 200 AND 299",
+            f"AND (r.{source.status} BETWEEN 200 AND 299 OR r.{source.status} = 304)",
             conn, ids,
         )  # fmt: skip
     _mark(conn, served)
