@@ -36,6 +36,12 @@ class MissingPartitions(Exception):
         self.days = days
 
 
+def not_a_partition(name, type_, parent_names) -> bool:
+    """For Alembic's `include_name`: the day partitions are made at run time,
+    not by a migration, so a schema comparison leaves them out."""
+    return not (type_ == "table" and _NAME.match(name or ""))
+
+
 def partition_name(day: date) -> str:
     return f"{TABLE}_p{day:%Y%m%d}"
 
@@ -59,6 +65,20 @@ def attached_days(conn: Connection) -> set[date]:
         "WHERE i.inhparent = to_regclass(:t)"
     ), {"t": TABLE}).scalars()  # fmt: skip
     return {datetime.strptime(m[1], "%Y%m%d").date() for name in names if (m := _NAME.match(name))}
+
+
+def partition_days(conn: Connection) -> set[date] | None:
+    """The days that have a partition, or None when the table is not
+    partitioned (SQLite, or PostgreSQL before 0011): one query per load."""
+    if conn.dialect.name != "postgresql":
+        return None
+    names = conn.execute(text(
+        "SELECT c.relname FROM pg_class p LEFT JOIN pg_inherits i ON i.inhparent = p.oid "
+        "LEFT JOIN pg_class c ON c.oid = i.inhrelid WHERE p.oid = to_regclass(:t) AND p.relkind = 'p'"
+    ), {"t": TABLE}).scalars().all()  # fmt: skip
+    if not names:
+        return None
+    return {datetime.strptime(m[1], "%Y%m%d").date() for name in names if name and (m := _NAME.match(name))}
 
 
 def guarded_rows(rows: Iterable[Sequence], known: set[date], ts_index: int) -> Iterator[Sequence]:
@@ -106,32 +126,56 @@ def create_days(engine: Engine, days: Iterable[date]) -> list[str]:
     return made
 
 
+# Days this process made or saw made: a hint that spares a transaction per
+# object, never trusted for correctness (a prune may have dropped one since;
+# `guarded_rows` checks the catalog in the load's own transaction).
+_SEEN_DAYS: set[date] = set()
+
+
+def prepare_day(engine: Engine, day: date | None) -> None:
+    """Make `day`'s partition ahead of a load, when the object's name says its
+    hour: the load then needs no second read for a new day."""
+    if day is None or day in _SEEN_DAYS or engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        if not is_partitioned(conn):
+            return
+    create_days(engine, [day])
+    _SEEN_DAYS.add(day)
+
+
 def drop_days_before(engine: Engine, cutoff: datetime) -> tuple[int, list[str]]:
     """Drop the partitions wholly older than `cutoff`: rows they held, names dropped.
 
-    Each day is detached in one transaction and dropped in another, so a load
-    never waits on (or deadlocks with) a DROP that also locks source_objects.
-    A table left detached by a crash between the two is dropped the next time.
+    DETACH ... CONCURRENTLY, outside a transaction, so the console's readers
+    and the loaders are never locked out of the table; then DROP, which waits
+    for loads in flight (it removes the foreign key's triggers on
+    source_objects). A detach cut short (a crash) is finished by the next
+    prune, and a table left detached is dropped by it.
     """
     removed, dropped = 0, []
     with engine.connect() as conn:
-        days = sorted(d for d in attached_days(conn)
-                      if datetime(d.year, d.month, d.day, tzinfo=timezone.utc) + timedelta(days=1) <= cutoff)
+        pending = dict(conn.execute(text(
+            "SELECT c.relname, i.inhdetachpending FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(:t)"
+        ), {"t": TABLE}).all())  # fmt: skip
         leftovers = conn.execute(text(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND NOT c.relispartition "
             "AND c.relname LIKE :pattern"
         ), {"pattern": f"{TABLE}\\_p%"}).scalars().all()  # fmt: skip
-    for day in days:
-        name = partition_name(day)
-        with engine.begin() as conn:
+    old = sorted(name for name in pending if (m := _NAME.match(name)) and
+                 datetime.strptime(m[1], "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(days=1) <= cutoff)
+    auto = engine.execution_options(isolation_level="AUTOCOMMIT")
+    for name in old:
+        with auto.connect() as conn:
             removed += conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar()
-            conn.exec_driver_sql(f'ALTER TABLE "{TABLE}" DETACH PARTITION "{name}"')
-        with engine.begin() as conn:
+            how = "FINALIZE" if pending[name] else "CONCURRENTLY"
+            conn.exec_driver_sql(f'ALTER TABLE "{TABLE}" DETACH PARTITION "{name}" {how}')
             conn.exec_driver_sql(f'DROP TABLE "{name}"')
         dropped.append(name)
     for name in leftovers:
         if _NAME.match(name):
-            with engine.begin() as conn:
+            with auto.connect() as conn:
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     return removed, dropped

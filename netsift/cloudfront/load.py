@@ -15,7 +15,9 @@ from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejecte
 from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
-from netsift.partitions import MissingPartitions, attached_days, create_days, guarded_rows, is_partitioned
+from netsift.partitions import (
+    MissingPartitions, create_days, guarded_rows, partition_days, prepare_day,
+)  # fmt: skip
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
 from netsift.cloudfront.v2 import parquet_rows
@@ -42,7 +44,8 @@ def load_object(
     def write(conn: Connection, object_id: int) -> ObjectResult:
         def guarded(rows):
             """On a partitioned table, rows only for days that have a partition."""
-            return guarded_rows(rows, attached_days(conn), TS_INDEX) if is_partitioned(conn) else rows
+            known = partition_days(conn)
+            return rows if known is None else guarded_rows(rows, known, TS_INDEX)
 
         parser = LogParser(
             source_object_id=object_id,
@@ -87,6 +90,7 @@ def load_object(
         )
         return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count)
 
+    prepare_day(engine, obj.hour.date() if obj.hour else None)
     for _ in range(PARTITION_ROUNDS):
         try:
             return ledger.load_once(
