@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--load-objects", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--skip-prune", action="store_true")
     args = parser.parse_args()
     urls = databases()
     folder = dataset(args.load_requests, args.load_objects)
@@ -144,6 +145,8 @@ def main() -> None:
     if not args.skip_load:
         compare_loads(urls, folder, rows, args.repeat)
 
+    if args.skip_prune:
+        return
     print(f"\n{args.rows:,} requests over {args.days} days; prune the oldest day")
     for kind, url in urls.items():
         seconds = fill(url, args.rows, args.days, kind == "partitioned")
