@@ -10,7 +10,7 @@ DEMO_CAPTURES := tests/data/pcap
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup system demo test test-fast bench bench-cloudfront bench-objects bench-pcap bench-detect bench-console bench-cli bench-row-costs bench-partitions quality db-upgrade clean browse
+.PHONY: setup system demo test test-fast bench bench-cloudfront bench-objects bench-pcap bench-detect bench-console bench-cli bench-row-costs quality db-upgrade clean browse
 
 setup: system $(STAMP)
 
@@ -72,6 +72,7 @@ bench-detect: setup
 bench-console: setup
 	$(BIN)/python -m bench.console
 
+.PHONY: bench-partitions
 bench-partitions: setup
 	$(BIN)/python -m bench.partitions
 
