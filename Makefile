@@ -75,6 +75,10 @@ bench-detect: setup
 bench-console: setup
 	$(BIN)/python -m bench.console
 
+.PHONY: bench-partitions
+bench-partitions: setup
+	$(BIN)/python -m bench.partitions
+
 bench-row-costs: setup
 	$(BIN)/python -m bench.row_costs
 

@@ -5,6 +5,9 @@ Requests, capture rows, rejected lines and alerts are removed; the
 their rows, so a pruned object is never loaded again by a run that lists it.
 Deletes run in batches, each its own transaction, so a prune of a busy year
 neither holds locks for long nor needs the whole of it in one WAL segment.
+On PostgreSQL cloudfront_requests is partitioned by day (migration 0011): the
+days wholly before the cutoff are dropped, and only the day that straddles it
+is deleted from.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, Table, delete, func, select, tuple_
+
+from netsift.partitions import drop_days_before, is_partitioned
 
 from netsift.schema import (
     alerts,
@@ -54,9 +59,13 @@ def prune(engine: Engine, cutoff: datetime) -> dict[str, int]:
     """Rows removed per table."""
     old_objects = select(source_objects.c.id).where(func.coalesce(source_objects.c.loaded_at,
                                                                   source_objects.c.updated_at) < cutoff)  # fmt: skip
+    with engine.connect() as conn:
+        partitioned = is_partitioned(conn)
+    dropped = drop_days_before(engine, cutoff)[0] if partitioned else 0
     removed = {
-        "cloudfront_requests": _delete_older(engine, cloudfront_requests, cloudfront_requests.c.ts, cutoff,
-                                             [cloudfront_requests.c.source_object_id, cloudfront_requests.c.line_number]),
+        "cloudfront_requests": dropped + _delete_older(
+            engine, cloudfront_requests, cloudfront_requests.c.ts, cutoff,
+            [cloudfront_requests.c.source_object_id, cloudfront_requests.c.line_number, cloudfront_requests.c.ts]),
         "http_requests": _delete_older(engine, http_requests, http_requests.c.ts, cutoff, [http_requests.c.id]),
         "dns_queries": _delete_older(engine, dns_queries, dns_queries.c.ts, cutoff, [dns_queries.c.id]),
         "connections": _delete_older(engine, connections, connections.c.ts, cutoff,

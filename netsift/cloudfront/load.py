@@ -15,6 +15,9 @@ from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejecte
 from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
+from netsift.partitions import (
+    MissingPartitions, create_days, guarded_rows, partition_days, prepare_day,
+)  # fmt: skip
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
 from netsift.cloudfront.v2 import parquet_rows
@@ -22,6 +25,10 @@ from netsift.ingest.reading import UnreadableObject, buffered, is_parquet, spool
 from netsift.ingest.sources import SourceObject, open_body
 
 KIND = "cloudfront"
+TS_INDEX = CLOUDFRONT_COPY_COLUMNS.index("ts")
+# A load that met new days is read again once they exist; more than a few
+# rounds means partitions keep vanishing (a prune racing the load).
+PARTITION_ROUNDS = 3
 
 
 def load_object(
@@ -35,6 +42,11 @@ def load_object(
     """
 
     def write(conn: Connection, object_id: int) -> ObjectResult:
+        def guarded(rows):
+            """On a partitioned table, rows only for days that have a partition."""
+            known = partition_days(conn)
+            return rows if known is None else guarded_rows(rows, known, TS_INDEX)
+
         parser = LogParser(
             source_object_id=object_id,
             distribution_id=obj.distribution_id,
@@ -49,7 +61,7 @@ def load_object(
                 with spool:
                     copy_rows(
                         conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
-                        parquet_rows(parser, spool), settings.copy_chunk_rows,
+                        guarded(parquet_rows(parser, spool)), settings.copy_chunk_rows,
                     )  # fmt: skip
             else:
                 lines = text_lines(
@@ -60,7 +72,7 @@ def load_object(
                 )
                 copy_rows(
                     conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
-                    parser.rows(lines), settings.copy_chunk_rows,
+                    guarded(parser.rows(lines)), settings.copy_chunk_rows,
                 )  # fmt: skip
         finally:
             body.close()
@@ -78,12 +90,19 @@ def load_object(
         )
         return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count)
 
-    return ledger.load_once(
-        engine,
-        obj,
-        kind=KIND,
-        parser_version=PARSER_VERSION,
-        tables=(cloudfront_requests,),
-        write=write,
-        data_errors=(UnreadableObject, NotCloudFrontLog),
-    )
+    prepare_day(engine, obj.hour.date() if obj.hour else None)
+    for _ in range(PARTITION_ROUNDS):
+        try:
+            return ledger.load_once(
+                engine,
+                obj,
+                kind=KIND,
+                parser_version=PARSER_VERSION,
+                tables=(cloudfront_requests,),
+                write=write,
+                data_errors=(UnreadableObject, NotCloudFrontLog),
+            )
+        except MissingPartitions as missing:
+            # Nothing of the object committed; make the days outside any load's transaction.
+            create_days(engine, missing.days)
+    raise RuntimeError(f"{obj.uri}: partitions of {KIND} days kept disappearing during the load")
