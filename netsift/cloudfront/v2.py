@@ -5,8 +5,8 @@ the legacy log does (`c-ip`, `cs(Host)`, ...). Each JSON object is turned into
 the legacy field list, as text, and goes through the legacy layout's own
 converters: a v2 row must load exactly as the same request logged as a tab
 line would, and be refused for the same reasons. Fields only v2 has
-(`asn`, `c-country`, `origin-fbl`, ...) are ignored: the table has no column
-for them.
+(`asn`, `c-country`, `origin-fbl`, ...) load into their own columns
+(fields.py, migration 0011); the other v2-only fields are read past.
 """
 
 from __future__ import annotations
@@ -16,12 +16,18 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Iterator
 
+from netsift.cloudfront.fields import (
+    DISTRIBUTION_FIELD, STANDARD_FIELDS, TIMESTAMP_FIELDS, V2_COLUMN_FIELDS, moment_of_ms, moment_of_seconds,
+)  # fmt: skip
+from netsift.cloudfront.fields import distribution as distribution_of
 from netsift.ingest.reading import TooLongLine, UnreadableObject
 
 if TYPE_CHECKING:
     from netsift.cloudfront.parse import LogParser
 
-_MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z; beyond it datetime fails
+# Every field a record may hold that has a column, in one fixed layout;
+# `timestamp` is read into `timestamp(ms)`.
+RECORD_FIELDS = (*STANDARD_FIELDS, *V2_COLUMN_FIELDS.values(), "timestamp(ms)", DISTRIBUTION_FIELD)
 
 
 def _text(name: str, value: object) -> str:
@@ -53,29 +59,23 @@ def _text(name: str, value: object) -> str:
     return text
 
 
-def _date_time_from_timestamp(record: dict) -> tuple[str, str]:
-    """`date` and `time` from v2's `timestamp` (epoch seconds with
-    milliseconds) or `timestamp(ms)`, for owners who chose only those.
-
-    Cut to the second, as the legacy `time` field is."""
-    if "timestamp" in record:
-        raw, divisor = record["timestamp"], 1
-    elif "timestamp(ms)" in record:
-        raw, divisor = record["timestamp(ms)"], 1000
+def _milliseconds(record: dict) -> str:
+    """v2's `timestamp(ms)` as digits, from whichever of `timestamp(ms)`
+    (epoch milliseconds) or `timestamp` (epoch seconds, with milliseconds)
+    the owner chose; `-` when neither."""
+    if "timestamp(ms)" in record:
+        raw, convert = record["timestamp(ms)"], moment_of_ms
+    elif "timestamp" in record:
+        raw, convert = record["timestamp"], moment_of_seconds
     else:
-        raise ValueError("no date and time, and no timestamp")
+        return "-"
+    if raw is None:
+        return "-"
     if isinstance(raw, datetime):  # a Parquet timestamp column
         moment = raw if raw.tzinfo else raw.replace(tzinfo=timezone.utc)
-        moment = moment.astimezone(timezone.utc)
-        return moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
-    text = _text("timestamp", raw)
-    whole, _, fraction = text.partition(".")
-    if not (whole.isascii() and whole.isdigit() and (fraction == "" or fraction.isdigit())):
-        raise ValueError(f"timestamp {text[:40]!r} is not a number of seconds")
-    if len(whole) > 16 or (seconds := int(whole) // divisor) > _MAX_TIMESTAMP:
-        raise ValueError(f"timestamp {text[:40]!r} is out of range")
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
+    else:
+        moment = convert(_text("timestamp", raw))
+    return str(round(moment.timestamp() * 1000))
 
 
 class _Rows:
@@ -83,23 +83,32 @@ class _Rows:
     through the legacy layout's converters; ValueError carries the reason."""
 
     def __init__(self, parser: "LogParser") -> None:
-        from netsift.cloudfront.parse import STANDARD_FIELDS, Layout
+        from netsift.cloudfront.parse import Layout
 
-        self.fields = STANDARD_FIELDS
-        self.layout = Layout.from_fields(STANDARD_FIELDS, "the v2 layout")
+        self.fields = RECORD_FIELDS
+        self.layout = Layout.from_fields(RECORD_FIELDS, "the v2 layout")
         self.head = (parser.source_object_id, parser.distribution_id)
+        self.distribution_at = RECORD_FIELDS.index(DISTRIBUTION_FIELD)
 
     def row(self, line_number: int, record: dict) -> list:
         from netsift.cloudfront.parse import _utc_timestamp
 
         layout = self.layout
-        fields = [_text(name, record.get(name)) for name in self.fields]
+        fields = [_text(name, record.get(name)) for name in self.fields[:-2]]
+        fields.append(_milliseconds(record))
+        fields.append(_text(DISTRIBUTION_FIELD, record.get(DISTRIBUTION_FIELD)))
         if "date" not in record and "time" not in record:
-            fields[0], fields[1] = _date_time_from_timestamp(record)
+            if fields[-2] == "-":
+                raise ValueError("no date and time, and no timestamp")
+            moment = moment_of_ms(fields[-2])
+            fields[0], fields[1] = moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
         try:
             ts = _utc_timestamp(fields[0], fields[1])
         except ValueError:
             raise ValueError(f"bad date/time {fields[0]!r} {fields[1]!r}") from None
+        distribution = self.head[1]
+        if distribution is None and fields[self.distribution_at] != "-":
+            distribution = distribution_of(fields[self.distribution_at])
         fields.append("-")
         values = [None if v == "-" else v for v in layout.pick(fields)]
         index = 0
@@ -109,7 +118,7 @@ class _Rows:
                     values[index] = convert(values[index])
         except ValueError as error:
             raise ValueError(f"field {layout.names[index]}: {error}") from None
-        return [self.head[0], line_number, ts, self.head[1], *values]
+        return [self.head[0], line_number, ts, distribution, *values]
 
 
 def json_rows(parser: "LogParser", numbered: Iterator[tuple[int, str]]) -> Iterator[list]:
@@ -150,7 +159,7 @@ def json_rows(parser: "LogParser", numbered: Iterator[tuple[int, str]]) -> Itera
 
 
 PARQUET_BATCH_ROWS = 8192
-_PARQUET_COLUMNS = frozenset(("timestamp", "timestamp(ms)"))
+_PARQUET_COLUMNS = frozenset(TIMESTAMP_FIELDS)
 
 
 def parquet_rows(parser: "LogParser", file) -> Iterator[list]:
@@ -162,14 +171,14 @@ def parquet_rows(parser: "LogParser", file) -> Iterator[list]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from netsift.cloudfront.parse import STANDARD_FIELDS, NotCloudFrontLog
+    from netsift.cloudfront.parse import NotCloudFrontLog
 
     try:
         source = pq.ParquetFile(file)
         names = source.schema_arrow.names
     except (pa.ArrowException, OSError) as error:
         raise UnreadableObject(f"corrupt Parquet: {str(error)[:200]}") from error
-    wanted = [n for n in names if n in STANDARD_FIELDS or n in _PARQUET_COLUMNS]
+    wanted = [n for n in names if n in RECORD_FIELDS or n in _PARQUET_COLUMNS]
     if not ({"date", "time"} <= set(wanted) or _PARQUET_COLUMNS & set(wanted)):
         raise NotCloudFrontLog("Parquet without date and time or timestamp columns: not a CloudFront log")
     rows = _Rows(parser)
