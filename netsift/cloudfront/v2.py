@@ -97,7 +97,7 @@ class _Rows:
         fields = [_text(name, record.get(name)) for name in self.fields[:-2]]
         fields.append(_milliseconds(record))
         fields.append(_text(DISTRIBUTION_FIELD, record.get(DISTRIBUTION_FIELD)))
-        if "date" not in record and "time" not in record:
+        if not ("date" in record and "time" in record):
             if fields[-2] == "-":
                 raise ValueError("no date and time, and no timestamp")
             moment = moment_of_ms(fields[-2])
