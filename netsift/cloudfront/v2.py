@@ -91,13 +91,17 @@ class _Rows:
         self.distribution_at = RECORD_FIELDS.index(DISTRIBUTION_FIELD)
 
     def row(self, line_number: int, record: dict) -> list:
-        from netsift.cloudfront.parse import _utc_timestamp
-
-        layout = self.layout
         fields = [_text(name, record.get(name)) for name in self.fields[:-2]]
         fields.append(_milliseconds(record))
         fields.append(_text(DISTRIBUTION_FIELD, record.get(DISTRIBUTION_FIELD)))
-        if not ("date" in record and "time" in record):
+        return self.row_of_fields(line_number, fields, "date" in record and "time" in record)
+
+    def row_of_fields(self, line_number: int, fields: list[str], dated: bool) -> list:
+        """`fields`: text in RECORD_FIELDS order, `-` for null, as a tab line's."""
+        from netsift.cloudfront.parse import _utc_timestamp
+
+        layout = self.layout
+        if not dated:
             if fields[-2] == "-":
                 raise ValueError("no date and time, and no timestamp")
             moment = moment_of_ms(fields[-2])
@@ -182,6 +186,7 @@ def parquet_rows(parser: "LogParser", file) -> Iterator[list]:
     if not ({"date", "time"} <= set(wanted) or _PARQUET_COLUMNS & set(wanted)):
         raise NotCloudFrontLog("Parquet without date and time or timestamp columns: not a CloudFront log")
     rows = _Rows(parser)
+    columnar = _columnar(source.schema_arrow, wanted)
     line_number = 0
     batches = source.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted)
     while True:
@@ -191,12 +196,67 @@ def parquet_rows(parser: "LogParser", file) -> Iterator[list]:
             raise UnreadableObject(f"corrupt Parquet: {str(error)[:200]}") from error
         if batch is None:
             return
-        for record in batch.to_pylist():
-            line_number += 1
+        if columnar is None:  # per row: dicts, each value judged by its type
+            records, convert = batch.to_pylist(), rows.row
+        else:  # in bulk: text columns, as a tab line's fields
+            records = _field_lists(batch, wanted)
+
+            def convert(number: int, fields: list[str]) -> list:
+                return rows.row_of_fields(number, fields, columnar)
+
+        for line_number, record in enumerate(records, line_number + 1):
             try:
-                row = rows.row(line_number, record)
+                row = convert(line_number, record)
             except ValueError as error:
-                parser.reject(line_number, str(error), json.dumps(record, default=str))
+                shown = record if columnar is None else dict(zip(RECORD_FIELDS, record))
+                parser.reject(line_number, str(error), json.dumps(shown, default=str))
                 continue
             parser.rows_parsed += 1
             yield row
+
+
+def _columnar(schema, wanted: list[str]) -> bool | None:
+    """Whether a batch can be turned into text columns in bulk (True when it
+    has date and time, False when the timestamp stands in for them), or None
+    when a column's type needs the per-row path (dates, times, decimals, or
+    what CloudFront never writes, which that path names in its reason).
+
+    Per row, a batch costs a Python dict per row and a type test per value;
+    in bulk, Arrow casts each column to text in C, and the rows go through
+    the same converters as a tab line's fields."""
+    import pyarrow.types as t
+
+    for name in wanted:
+        kind = schema.field(name).type
+        if name in TIMESTAMP_FIELDS and t.is_timestamp(kind):
+            continue
+        if name == "timestamp" and not t.is_integer(kind):
+            return None  # seconds with a fraction: the per-row path rounds them exactly
+        if not (t.is_string(kind) or t.is_large_string(kind) or t.is_integer(kind) or t.is_floating(kind)):
+            return None
+    return "date" in wanted and "time" in wanted
+
+
+def _field_lists(batch, wanted: list[str]) -> Iterator[list[str]]:
+    """Each row of `batch` as text in RECORD_FIELDS order, `-` for null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for name in RECORD_FIELDS:
+        source = name
+        if name == "timestamp(ms)" and name not in wanted and "timestamp" in wanted:
+            source = "timestamp"
+        if source not in wanted:
+            columns.append(None)
+            continue
+        column = batch.column(source)
+        if pa.types.is_timestamp(column.type):
+            column = pc.cast(pc.cast(column, pa.timestamp("ms", tz="UTC")), pa.int64())
+        elif source == "timestamp":
+            column = pc.multiply(column, 1000)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.replace_substring(column, "\x00", "\\x00")
+        columns.append(pc.fill_null(pc.cast(column, pa.string()), "-").to_pylist())
+    dash = ["-"] * batch.num_rows
+    yield from map(list, zip(*(c if c is not None else dash for c in columns)))
