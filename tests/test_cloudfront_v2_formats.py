@@ -187,3 +187,14 @@ def test_v2_columns_reach_the_database_and_legacy_logs_leave_them_null(db, tmp_p
 def test_record_fields_cover_every_column():
     assert {column_for(n) for n in RECORD_FIELDS} >= {c for c in CLOUDFRONT_COPY_COLUMNS[4:] if c in
                                                       {column_for(f) for f in STANDARD_FIELDS}}
+
+
+def test_bad_v2_json_values_name_their_field():
+    base = {"x-edge-location": "FRA56-P1"}
+    bad = [{"timestamp(ms)": "soon"}, {"timestamp": "-1.5"}, {"date": "2024-03-01", "time": "12:00:01",
+                                                             "DistributionId": "e2 lower"}]  # fmt: skip
+    found, parser = parsed("".join(json.dumps({**base, **b}) + "\n" for b in bad))
+    assert found == []
+    assert [r.reason.split(":")[0] for r in parser.rejected] == [
+        "field timestamp(ms)", "field timestamp", "field DistributionId"
+    ]

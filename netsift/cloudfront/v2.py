@@ -63,18 +63,18 @@ def _milliseconds(record: dict) -> str:
     """v2's `timestamp(ms)` as digits, from whichever of `timestamp(ms)`
     (epoch milliseconds) or `timestamp` (epoch seconds, with milliseconds)
     the owner chose; `-` when neither."""
-    if "timestamp(ms)" in record:
-        raw, convert = record["timestamp(ms)"], moment_of_ms
-    elif "timestamp" in record:
-        raw, convert = record["timestamp"], moment_of_seconds
-    else:
-        return "-"
+    name = next((n for n in TIMESTAMP_FIELDS if n in record), None)
+    raw = record[name] if name else None
     if raw is None:
         return "-"
     if isinstance(raw, datetime):  # a Parquet timestamp column
         moment = raw if raw.tzinfo else raw.replace(tzinfo=timezone.utc)
     else:
-        moment = convert(_text("timestamp", raw))
+        convert = moment_of_ms if name == "timestamp(ms)" else moment_of_seconds
+        try:
+            moment = convert(_text(name, raw))
+        except ValueError as error:
+            raise ValueError(f"field {name}: {error}") from None
     return str(round(moment.timestamp() * 1000))
 
 
@@ -104,7 +104,10 @@ class _Rows:
         if not dated:
             if fields[-2] == "-":
                 raise ValueError("no date and time, and no timestamp")
-            moment = moment_of_ms(fields[-2])
+            try:
+                moment = moment_of_ms(fields[-2])
+            except ValueError as error:
+                raise ValueError(f"field timestamp(ms): {error}") from None
             fields[0], fields[1] = moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
         try:
             ts = _utc_timestamp(fields[0], fields[1])
@@ -112,7 +115,10 @@ class _Rows:
             raise ValueError(f"bad date/time {fields[0]!r} {fields[1]!r}") from None
         distribution = self.head[1]
         if distribution is None and fields[self.distribution_at] != "-":
-            distribution = distribution_of(fields[self.distribution_at])
+            try:
+                distribution = distribution_of(fields[self.distribution_at])
+            except ValueError as error:
+                raise ValueError(f"field {DISTRIBUTION_FIELD}: {error}") from None
         fields.append("-")
         values = [None if v == "-" else v for v in layout.pick(fields)]
         index = 0
