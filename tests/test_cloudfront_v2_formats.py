@@ -198,3 +198,41 @@ def test_bad_v2_json_values_name_their_field():
     assert [r.reason.split(":")[0] for r in parser.rejected] == [
         "field timestamp(ms)", "field timestamp", "field DistributionId"
     ]
+
+
+_INTEGERS = {"sc-bytes", "sc-status", "cs-bytes", "c-port", "sc-content-len", "sc-range-start", "sc-range-end",
+             "fle-encrypted-fields", "asn", "timestamp(ms)"}  # fmt: skip
+_FLOATS = {"time-taken", "time-to-first-byte", "origin-fbl", "origin-lbl", "timestamp"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(names=selections, batch=st.sampled_from((1, 3, 8192)))
+def test_typed_parquet_with_any_selection_loads_as_the_same_w3c(names, batch):
+    """Typed columns as Parquet has them: the bulk path (integers, floats,
+    text) and the per-row path (a float `timestamp`) give the W3C rows."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from netsift.cloudfront import v2
+
+    row = values()
+    record = {}
+    for name in names:
+        value = row[name]
+        record[name] = None if value == "-" else int(value) if name in _INTEGERS else \
+            float(value) if name in _FLOATS else value  # fmt: skip
+    schema = pa.schema([(n, pa.int64() if n in _INTEGERS else pa.float64() if n in _FLOATS else pa.string())
+                        for n in names])  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([record] * 3, schema=schema), buffer, row_group_size=2)
+    buffer.seek(0)
+    parser = LogParser(source_object_id=1)
+    saved, v2.PARQUET_BATCH_ROWS = v2.PARQUET_BATCH_ROWS, batch
+    try:
+        found = [dict(zip(CLOUDFRONT_COPY_COLUMNS, r)) for r in v2.parquet_rows(parser, buffer)]
+    finally:
+        v2.PARQUET_BATCH_ROWS = saved
+    assert parser.rejected == []
+    assert found == [{**expected_for(names), "line_number": n} for n in (1, 2, 3)]
