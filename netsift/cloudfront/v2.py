@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # Every field a record may hold that has a column, in one fixed layout;
 # `timestamp` is read into `timestamp(ms)`.
 RECORD_FIELDS = (*STANDARD_FIELDS, *V2_COLUMN_FIELDS.values(), "timestamp(ms)", DISTRIBUTION_FIELD)
+_MS_AT, _DISTRIBUTION_AT = RECORD_FIELDS.index("timestamp(ms)"), RECORD_FIELDS.index(DISTRIBUTION_FIELD)
 
 
 def _text(name: str, value: object) -> str:
@@ -88,38 +89,44 @@ class _Rows:
         self.fields = RECORD_FIELDS
         self.layout = Layout.from_fields(RECORD_FIELDS, "the v2 layout")
         self.head = (parser.source_object_id, parser.distribution_id)
-        self.distribution_at = RECORD_FIELDS.index(DISTRIBUTION_FIELD)
+        self.last_stamp: tuple[str, str] | None = None
+        self.last_ts: datetime | None = None
 
     def row(self, line_number: int, record: dict) -> list:
         fields = [_text(name, record.get(name)) for name in self.fields[:-2]]
         fields.append(_milliseconds(record))
         fields.append(_text(DISTRIBUTION_FIELD, record.get(DISTRIBUTION_FIELD)))
+        fields.append("-")  # what columns missing from the layout read
         return self.row_of_fields(line_number, fields, "date" in record and "time" in record)
 
-    def row_of_fields(self, line_number: int, fields: list[str], dated: bool) -> list:
-        """`fields`: text in RECORD_FIELDS order, `-` for null, as a tab line's."""
+    def row_of_fields(self, line_number: int, fields, dated: bool) -> list:
+        """`fields`: text in RECORD_FIELDS order then a `-`, `-` for null, as a
+        tab line's. A list or a tuple: the Parquet path zips columns into tuples."""
         from netsift.cloudfront.parse import _utc_timestamp
 
         layout = self.layout
         if not dated:
-            if fields[-2] == "-":
+            if fields[_MS_AT] == "-":
                 raise ValueError("no date and time, and no timestamp")
             try:
-                moment = moment_of_ms(fields[-2])
+                moment = moment_of_ms(fields[_MS_AT])
             except ValueError as error:
                 raise ValueError(f"field timestamp(ms): {error}") from None
+            fields = list(fields)
             fields[0], fields[1] = moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
-        try:
-            ts = _utc_timestamp(fields[0], fields[1])
-        except ValueError:
-            raise ValueError(f"bad date/time {fields[0]!r} {fields[1]!r}") from None
-        distribution = self.head[1]
-        if distribution is None and fields[self.distribution_at] != "-":
+        stamp = (fields[0], fields[1])
+        if stamp != self.last_stamp:  # requests come in time order: most rows repeat the last second
             try:
-                distribution = distribution_of(fields[self.distribution_at])
+                self.last_ts = _utc_timestamp(*stamp)
+            except ValueError:
+                raise ValueError(f"bad date/time {stamp[0]!r} {stamp[1]!r}") from None
+            self.last_stamp = stamp
+        distribution = self.head[1]
+        if distribution is None and fields[_DISTRIBUTION_AT] != "-":
+            try:
+                distribution = distribution_of(fields[_DISTRIBUTION_AT])
             except ValueError as error:
                 raise ValueError(f"field {DISTRIBUTION_FIELD}: {error}") from None
-        fields.append("-")
         values = [None if v == "-" else v for v in layout.pick(fields)]
         index = 0
         try:
@@ -128,7 +135,7 @@ class _Rows:
                     values[index] = convert(values[index])
         except ValueError as error:
             raise ValueError(f"field {layout.names[index]}: {error}") from None
-        return [self.head[0], line_number, ts, distribution, *values]
+        return [self.head[0], line_number, self.last_ts, distribution, *values]
 
 
 def json_rows(parser: "LogParser", numbered: Iterator[tuple[int, str]]) -> Iterator[list]:
@@ -214,7 +221,7 @@ def parquet_rows(parser: "LogParser", file) -> Iterator[list]:
             try:
                 row = convert(line_number, record)
             except ValueError as error:
-                shown = record if columnar is None else dict(zip(RECORD_FIELDS, record))
+                shown = record if columnar is None else dict(zip(RECORD_FIELDS, record))  # the `-` drops
                 parser.reject(line_number, str(error), json.dumps(shown, default=str))
                 continue
             parser.rows_parsed += 1
@@ -243,8 +250,8 @@ def _columnar(schema, wanted: list[str]) -> bool | None:
     return "date" in wanted and "time" in wanted
 
 
-def _field_lists(batch, wanted: list[str]) -> Iterator[list[str]]:
-    """Each row of `batch` as text in RECORD_FIELDS order, `-` for null."""
+def _field_lists(batch, wanted: list[str]) -> Iterator[tuple[str, ...]]:
+    """Each row of `batch` as text in RECORD_FIELDS order then a `-`, `-` for null."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -263,6 +270,8 @@ def _field_lists(batch, wanted: list[str]) -> Iterator[list[str]]:
             column = pc.multiply(column, 1000)
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             column = pc.replace_substring(column, "\x00", "\\x00")
-        columns.append(pc.fill_null(pc.cast(column, pa.string()), "-").to_pylist())
+        # to_numpy makes the str objects in one C loop; to_pylist goes through a scalar per value
+        columns.append(pc.fill_null(pc.cast(column, pa.string()), "-").to_numpy(zero_copy_only=False).tolist())
     dash = ["-"] * batch.num_rows
-    yield from map(list, zip(*(c if c is not None else dash for c in columns)))
+    columns.append(dash)  # what columns missing from the layout read
+    return zip(*(c if c is not None else dash for c in columns))
