@@ -236,3 +236,25 @@ def test_typed_parquet_with_any_selection_loads_as_the_same_w3c(names, batch):
         v2.PARQUET_BATCH_ROWS = saved
     assert parser.rejected == []
     assert found == [{**expected_for(names), "line_number": n} for n in (1, 2, 3)]
+
+
+def test_typed_parquet_integers_out_of_range_reject_only_their_rows():
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from netsift.cloudfront import v2
+
+    records = [{"timestamp(ms)": 1709294401123, "c-ip": "192.0.2.1", "sc-bytes": b, "asn": a}
+               for b, a in ((10, 64500), (-5, 64500), (7, None), (8, 2**32))]  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(records), buffer)
+    buffer.seek(0)
+    parser = LogParser(source_object_id=1)
+    found = [dict(zip(CLOUDFRONT_COPY_COLUMNS, r)) for r in v2.parquet_rows(parser, buffer)]
+    assert [(r["sc_bytes"], r["asn"]) for r in found] == [(10, 64500), (7, None)]
+    assert [(r.line_number, r.reason) for r in parser.rejected] == [
+        (2, "field sc-bytes: '-5' is not a non-negative integer in ASCII digits"),
+        (4, "field asn: '4294967296' is out of range (0 to 4294967295)"),
+    ]

@@ -83,6 +83,7 @@ def count(high: int) -> Callable[[str], int]:
             raise ValueError(f"{shown(value)} is out of range (0 to {high})")
         return number
 
+    convert.high = high  # the Parquet path checks typed integer columns against it in bulk
     return convert
 
 

@@ -99,7 +99,7 @@ class _Rows:
         fields.append("-")  # what columns missing from the layout read
         return self.row_of_fields(line_number, fields, "date" in record and "time" in record)
 
-    def row_of_fields(self, line_number: int, fields, dated: bool) -> list:
+    def row_of_fields(self, line_number: int, fields, dated: bool, converters=None) -> list:
         """`fields`: text in RECORD_FIELDS order then a `-`, `-` for null, as a
         tab line's. A list or a tuple: the Parquet path zips columns into tuples."""
         from netsift.cloudfront.parse import _utc_timestamp
@@ -130,7 +130,7 @@ class _Rows:
         values = [None if v == "-" else v for v in layout.pick(fields)]
         index = 0
         try:
-            for index, convert in layout.converters:
+            for index, convert in layout.converters if converters is None else converters:
                 if values[index] is not None:
                     values[index] = convert(values[index])
         except ValueError as error:
@@ -212,10 +212,13 @@ def parquet_rows(parser: "LogParser", file) -> Iterator[list]:
         if columnar is None:  # per row: dicts, each value judged by its type
             records, convert = batch.to_pylist(), rows.row
         else:  # in bulk: text columns, as a tab line's fields
-            records = _field_lists(batch, wanted)
+            records, typed = _field_lists(batch, wanted)
+            converters = tuple(
+                (i, c) for i, c in rows.layout.converters if rows.layout.names[i] not in typed
+            )
 
             def convert(number: int, fields: list[str]) -> list:
-                return rows.row_of_fields(number, fields, columnar)
+                return rows.row_of_fields(number, fields, columnar, converters)
 
         for line_number, record in enumerate(records, line_number + 1):
             try:
@@ -250,12 +253,20 @@ def _columnar(schema, wanted: list[str]) -> bool | None:
     return "date" in wanted and "time" in wanted
 
 
-def _field_lists(batch, wanted: list[str]) -> Iterator[tuple[str, ...]]:
-    """Each row of `batch` as text in RECORD_FIELDS order then a `-`, `-` for null."""
+def _field_lists(batch, wanted: list[str]):
+    """Each row of `batch` in RECORD_FIELDS order then a `-`, `-` for null,
+    and the names of the fields whose values are already numbers.
+
+    Values are text, as a tab line's, except integer columns whose every
+    value is in the field's range (checked in bulk): those come as ints, and
+    their per-value converter is skipped. A column with any value out of
+    range goes as text, so the converter rejects just those rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    columns = []
+    from netsift.cloudfront.fields import CONVERTERS
+
+    columns, typed = [], set()
     for name in RECORD_FIELDS:
         source = name
         if name == "timestamp(ms)" and name not in wanted and "timestamp" in wanted:
@@ -264,6 +275,16 @@ def _field_lists(batch, wanted: list[str]) -> Iterator[tuple[str, ...]]:
             columns.append(None)
             continue
         column = batch.column(source)
+        high = getattr(CONVERTERS.get(name), "high", None)
+        if high is not None and pa.types.is_integer(column.type):
+            low_high = pc.min_max(column).as_py()
+            if low_high["min"] is None or (low_high["min"] >= 0 and low_high["max"] <= high):
+                numbers = pc.fill_null(pc.cast(column, pa.int64()), -1).to_numpy().tolist()
+                if column.null_count:
+                    numbers = [None if n < 0 else n for n in numbers]
+                columns.append(numbers)
+                typed.add(name)
+                continue
         if pa.types.is_timestamp(column.type):
             column = pc.cast(pc.cast(column, pa.timestamp("ms", tz="UTC")), pa.int64())
         elif source == "timestamp":
@@ -274,4 +295,4 @@ def _field_lists(batch, wanted: list[str]) -> Iterator[tuple[str, ...]]:
         columns.append(pc.fill_null(pc.cast(column, pa.string()), "-").to_numpy(zero_copy_only=False).tolist())
     dash = ["-"] * batch.num_rows
     columns.append(dash)  # what columns missing from the layout read
-    return zip(*(c if c is not None else dash for c in columns))
+    return zip(*(c if c is not None else dash for c in columns)), typed
