@@ -7,7 +7,9 @@ Measured in one run, on generated gzip objects, into one PostgreSQL:
 - the ceiling: already-parsed rows into the same table with the same indexes
   by PostgreSQL's fastest bulk path from Python (binary and text COPY through
   psycopg 3; the faster is the ceiling);
-- netsift's peak memory (max RSS of the CLI process).
+- netsift's peak memory (max RSS of the CLI process);
+- standard logging (v2): the same requests as gzip JSON lines and as Parquet,
+  loaded in-process (no Prefect) beside the same text objects, rows/s each.
 Not a test: it asserts nothing and prints numbers.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bench.generate import write_objects
+from bench.generate import write_objects, write_v2_objects
 from bench.measure import run_cli
 from netsift.db import normalized_url, upgrade
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests
@@ -105,6 +107,27 @@ def run_pandas(files: list[Path], url: str) -> tuple[float, int]:
     return seconds, count
 
 
+def run_formats(text_files: list[Path], url: str) -> dict[str, tuple[float, int]]:
+    """(rows/s, rows) of in-process loading, per format, for the same requests."""
+    import shutil
+
+    folders = {"text (gzip)": OUT / "v2-text", "JSON lines (gzip)": OUT / "v2-json", "Parquet": OUT / "v2-parquet"}
+    for folder in folders.values():
+        shutil.rmtree(folder, ignore_errors=True)
+    folders["text (gzip)"].mkdir(parents=True)
+    for file in text_files:
+        shutil.copy(file, folders["text (gzip)"] / file.name)
+    write_v2_objects(text_files, folders["JSON lines (gzip)"], "json")
+    write_v2_objects(text_files, folders["Parquet"], "parquet")
+    rates = {}
+    for name, folder in folders.items():
+        truncate(url)
+        started = time.perf_counter()
+        count = load_folder(url, folder)
+        rates[name] = (count / (time.perf_counter() - started), count)
+    return rates
+
+
 def parsed_rows(files: list[Path], object_id: int) -> list[list]:
     rows = []
     for file in files:
@@ -145,11 +168,13 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=20)
     parser.add_argument("--pandas-requests", type=int, default=150_000)
     parser.add_argument("--ceiling-requests", type=int, default=300_000)
+    parser.add_argument("--v2-requests", type=int, default=300_000)
+    parser.add_argument("--database", default="netsift_bench", help="dropped and made again")
     args = parser.parse_args()
 
     large = dataset(args.requests, args.objects)
     tiny = dataset(1_000, 1)
-    url = fresh_database("netsift_bench")
+    url = fresh_database(args.database)
     files = sorted(large.glob("*.gz"))
 
     run_netsift(tiny, url)  # warm-up: Prefect creates its local database on first use
@@ -166,6 +191,7 @@ def main() -> None:
     rows = parsed_rows(ceiling_files, 1)
     ceilings = {fmt: len(rows) / run_ceiling(rows, url, fmt) for fmt in ("BINARY", "TEXT")}
     del rows
+    formats = run_formats(files[: max(1, args.v2_requests // per_file)], url)
     ceiling_fmt, ceiling = max(ceilings.items(), key=lambda kv: kv[1])
     pandas_rate = pandas_rows / pandas_s
 
@@ -176,6 +202,9 @@ def main() -> None:
     print(f"pandas read_csv + to_sql         {pandas_rate:>10,.0f} rows/s  ({pandas_rows:,} rows)")
     for fmt, rate in ceilings.items():
         print(f"ceiling: psycopg 3 {fmt.lower():<6} COPY   {rate:>10,.0f} rows/s  (parsed rows, same table and indexes)")
+    text_rate = formats["text (gzip)"][0]
+    for name, (rate, count) in formats.items():
+        print(f"in-process load, {name:<18}{rate:>10,.0f} rows/s  ({count:,} rows; {rate / text_rate:.2f} x text)")
     print()
     print(f"netsift / ceiling ({ceiling_fmt.lower()} COPY)   {throughput / ceiling:>6.2f}   (target >= 0.50)")
     print(f"netsift / pandas                 {throughput / pandas_rate:>6.1f}x")

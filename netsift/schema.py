@@ -119,6 +119,16 @@ CLOUDFRONT_FIELD_COLUMNS: tuple[tuple[str, object], ...] = (
     ("sc_range_end", BigInteger),
 )
 
+# Columns for the v2 fields analysts use; each is as CloudFront logged it.
+CLOUDFRONT_V2_COLUMNS: tuple[tuple[str, object, str], ...] = (
+    ("ts_ms", Timestamp, "request time to the millisecond (v2 timestamp(ms) or timestamp), UTC"),
+    ("c_country", Text, "viewer country, ISO 3166-1 alpha-2, by CloudFront's own lookup (v2 c-country)"),
+    ("asn", BigInteger, "viewer's autonomous system number, by CloudFront's own lookup (v2 asn)"),
+    ("cache_behavior_path_pattern", Text, "the cache behavior that served the request (v2)"),
+    ("origin_fbl", Float, "origin first-byte latency, seconds (v2 origin-fbl)"),
+    ("origin_lbl", Float, "origin last-byte latency, seconds (v2 origin-lbl)"),
+)
+
 cloudfront_requests = Table(
     "cloudfront_requests",
     metadata,
@@ -132,6 +142,8 @@ cloudfront_requests = Table(
     Column("ts", Timestamp, nullable=False, comment="date + time, UTC"),
     Column("distribution_id", Text),
     *(Column(name, type_) for name, type_ in CLOUDFRONT_FIELD_COLUMNS),
+    # Standard logging (v2) fields, migration 0011; NULL for legacy logs.
+    *(Column(name, type_, comment=comment) for name, type_, comment in CLOUDFRONT_V2_COLUMNS),
     PrimaryKeyConstraint("source_object_id", "line_number"),
     Index("ix_cloudfront_requests_ts", "ts"),
     # Not unique: real logs repeat request ids.

@@ -6,7 +6,7 @@ import gzip
 import json
 import random
 
-from netsift.cloudfront.parse import STANDARD_FIELDS, LogParser
+from netsift.cloudfront.parse import PARSER_VERSION, STANDARD_FIELDS, LogParser
 from tests.cloudfront_lines import line
 from tests.test_load import load_all, rows, scalar
 
@@ -166,7 +166,7 @@ def test_parquet_with_several_row_groups_loads_as_the_legacy_log(db, tmp_path, m
     }  # fmt: skip
     legacy = loaded_rows(db, "legacy.log")
     assert len(legacy) == 9 and loaded_rows(db, "v2.parquet") == legacy
-    assert rows(db, "SELECT DISTINCT parser_version FROM source_objects") == [("cloudfront-3",)]
+    assert rows(db, "SELECT DISTINCT parser_version FROM source_objects") == [(PARSER_VERSION,)]
 
 
 def test_a_bad_parquet_row_is_rejected_and_a_corrupt_parquet_fails(db, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from netsift.schema import CLOUDFRONT_COPY_COLUMNS
+from netsift.schema import CLOUDFRONT_COPY_COLUMNS, CLOUDFRONT_V2_COLUMNS
 from netsift.cloudfront.parse import STANDARD_FIELDS, LogParser, column_for
 from tests.cloudfront_lines import HEADER, line
 from tests.test_cloudfront_parser import read_sample
@@ -42,6 +42,7 @@ AWS_ROW = {
     "cs_protocol_version": "HTTP/2.0", "fle_status": None, "fle_encrypted_fields": None,
     "c_port": 11040, "time_to_first_byte": 0.001, "x_edge_detailed_result_type": "Hit",
     "sc_content_type": "text/html", "sc_content_len": 78, "sc_range_start": None, "sc_range_end": None,
+    **{name: None for name, *_ in CLOUDFRONT_V2_COLUMNS},  # v2 fields: legacy logs leave them NULL
 }  # fmt: skip
 
 

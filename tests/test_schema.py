@@ -74,3 +74,24 @@ def test_0010_downgrades_and_upgrades_again(tmp_path):
     engine = create_engine(url)
     assert "cloudfront_origin_exchanges" in inspect(engine).get_view_names()
     engine.dispose()
+
+
+def test_0012_downgrades_and_upgrades_again_on_both_databases(tmp_path, pg_url):
+    from alembic import command
+
+    from netsift.db import alembic_config
+
+    v2_columns = {"ts_ms", "c_country", "asn", "cache_behavior_path_pattern", "origin_fbl", "origin_lbl"}
+    for url in (f"sqlite:///{tmp_path / 'v2.db'}", pg_url):
+        upgrade(url)
+        command.downgrade(alembic_config(url), "0011")
+        engine = create_engine(normalized_url(url))
+        columns = {c["name"] for c in inspect(engine).get_columns("cloudfront_requests")}
+        views = set(inspect(engine).get_view_names())
+        engine.dispose()
+        assert not v2_columns & columns and "cloudfront_requests_classified" in views
+        assert "cloudfront_origin_exchanges" in views
+        upgrade(url)
+        engine = create_engine(normalized_url(url))
+        assert v2_columns <= {c["name"] for c in inspect(engine).get_columns("cloudfront_requests_classified")}
+        engine.dispose()

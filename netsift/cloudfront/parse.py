@@ -10,31 +10,22 @@ its field count: every historical layout is a prefix of the newest one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from itertools import chain
-from ipaddress import ip_address
 from operator import itemgetter
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 from urllib.parse import unquote
 
+from netsift.cloudfront import fields
+from netsift.cloudfront import fields as fields_module  # `fields` is also a line's values below
+from netsift.cloudfront.fields import STANDARD_FIELDS, client_address, column_for  # noqa: F401 (public)
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS
 from netsift.ingest.reading import TooLongLine
 
-PARSER_VERSION = "cloudfront-3"  # 2: strict numbers and addresses, ragged lines; 3: v2 JSON lines
+PARSER_VERSION = "cloudfront-4"  # 2: strict numbers and addresses, ragged lines; 3: v2 JSON lines; 4: v2 columns, W3C subsets, delimiters
 
-# The standard (legacy) log layout in its newest, 33-field form. Older files
-# carry a prefix of it: 12, 19, 23, 24 or 26 fields.
-STANDARD_FIELDS: tuple[str, ...] = (
-    "date", "time", "x-edge-location", "sc-bytes", "c-ip", "cs-method", "cs(Host)",
-    "cs-uri-stem", "sc-status", "cs(Referer)", "cs(User-Agent)", "cs-uri-query",
-    "cs(Cookie)", "x-edge-result-type", "x-edge-request-id", "x-host-header",
-    "cs-protocol", "cs-bytes", "time-taken", "x-forwarded-for", "ssl-protocol",
-    "ssl-cipher", "x-edge-response-result-type", "cs-protocol-version", "fle-status",
-    "fle-encrypted-fields", "c-port", "time-to-first-byte", "x-edge-detailed-result-type",
-    "sc-content-type", "sc-content-len", "sc-range-start", "sc-range-end",
-)  # fmt: skip
 MIN_FIELDS = 12  # the oldest layout ends at cs-uri-query
 BOM = "\ufeff"
 
@@ -51,11 +42,6 @@ class Rejected:
     line_number: int
     reason: str
     raw_line: str
-
-
-def column_for(field_name: str) -> str:
-    """`cs(User-Agent)` -> `cs_user_agent`: the table's snake_case name."""
-    return field_name.replace("(", "_").replace(")", "").replace("-", "_").lower()
 
 
 @lru_cache(maxsize=1 << 16)
@@ -75,95 +61,40 @@ def decode_field(value: str) -> str:
     return value
 
 
-def _shown(value: str) -> str:
-    """A value as a reject reason quotes it: repr (escapes control and
-    invisible characters) and cut, since the value is the attacker's."""
-    return repr(value if len(value) <= 40 else value[:40] + "…")
-
-
-def _count(high: int) -> Callable[[str], int]:
-    """A non-negative integer in ASCII digits, at most `high`.
-
-    `int()` alone would take `1_000`, `１２３`, ` 77 ` and `-5`; CloudFront
-    writes none of these, so each rejects the line instead of loading as a
-    number nobody logged. No CloudFront numeric field carries a sign."""
-    most_digits = len(str(high))
-
-    def convert(value: str) -> int:
-        if not (value.isascii() and value.isdigit()):
-            raise ValueError(f"{_shown(value)} is not a non-negative integer in ASCII digits")
-        # Length first: int() of thousands of digits is slow, then refused.
-        digits = value if len(value) <= most_digits else (value.lstrip("0") or "0")
-        if len(digits) > most_digits or (number := int(digits)) > high:
-            raise ValueError(f"{_shown(value)} is out of range (0 to {high})")
-        return number
-
-    return convert
-
-
-_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?\Z")  # str pattern: [0-9] is ASCII only
-
-
-def _seconds(value: str) -> float:
-    """A non-negative decimal number of seconds, as CloudFront writes it (`0.002`)."""
-    if not _DECIMAL.match(value):
-        raise ValueError(f"{_shown(value)} is not a non-negative decimal number")
-    number = float(value)
-    if number == float("inf"):
-        raise ValueError(f"{_shown(value)} is out of range")
-    return number
-
-
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zeros, as ipaddress
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
-
-
-def client_address(value: str) -> str:
-    """`c-ip`, as logged, once it is known to be an IPv4 or IPv6 address.
-
-    CloudFront writes the viewer's address itself, so anything else means the
-    file is not what it claims; it would otherwise become an alert's
-    `client_ip`. No port, no zone (`%eth0`), no leading zeros (Python's
-    `ipaddress` refuses them). Kept as written rather than re-spelled:
-    `ipaddress`'s spelling of some addresses changes between Python versions
-    (`::ffff:192.0.2.1`), and rows loaded before and after an upgrade must
-    group together. IPv4 is matched by a regex first: `ip_address` costs
-    more than parsing the rest of the line, and most addresses are seen once."""
-    if _IPV4.match(value):
-        return value
-    try:
-        if "%" in value:
-            raise ValueError
-        ip_address(value)
-    except ValueError:
-        raise ValueError(f"{_shown(value)} is not an IP address") from None
-    return value
-
-
-_int32 = _count(2**31 - 1)
-_int64 = _count(2**63 - 1)
-
-# Field -> converter; fields not named here are text, kept as logged.
+# Field -> converter: fields.py's, plus percent-decoding for the text fields
+# CloudFront encodes; fields not named are text, kept as logged.
 CONVERTERS: dict[str, Callable[[str], object]] = {
-    "sc-bytes": _int64,
-    "c-ip": client_address,
-    "sc-status": _count(999),  # three digits; CloudFront logs 000 for an aborted request
-    "cs-bytes": _int64,
-    "time-taken": _seconds,
-    "fle-encrypted-fields": _int32,
-    "c-port": _count(65535),
-    "time-to-first-byte": _seconds,
-    "sc-content-len": _int64,
-    "sc-range-start": _int64,
-    "sc-range-end": _int64,
+    **fields.CONVERTERS,
     "cs-uri-stem": decode_field,
     "cs(Referer)": decode_field,
     "cs(User-Agent)": decode_field,
 }
 
-_FIELD_OF_COLUMN = {column_for(name): name for name in STANDARD_FIELDS}
+_FIELD_OF_COLUMN = {column_for(name): name for name in STANDARD_FIELDS} | fields.V2_COLUMN_FIELDS
 _FIXED_PREFIX = ("source_object_id", "line_number", "ts", "distribution_id")
 assert CLOUDFRONT_COPY_COLUMNS[:4] == _FIXED_PREFIX
+DELIMITERS = ("\t", " ", ",", "|", ";")  # v2 lets the owner choose; tab is the legacy one
+
+
+def _moment_reader(convert: Callable[[str], datetime]) -> Callable[[str, str], datetime]:
+    def moment(value: str, _same: str) -> datetime:
+        return fields.second_of(convert(value))
+
+    return moment
+
+
+def _refuse_other_servers(names: tuple[str, ...], origin: str) -> None:
+    """W3C is shared with IIS and others; CloudFront's files are told by
+    their fields. An x-edge-* or a v2-only field is CloudFront's own; without
+    one, every field must be one CloudFront writes."""
+    if any(n.startswith("x-edge-") or n in fields.V2_ONLY_FIELDS for n in names):
+        return
+    unknown = [n for n in names if not fields.is_cloudfront_field(n) and not n.startswith("unknown-")]
+    if unknown:
+        raise NotCloudFrontLog(
+            f"{origin} has field {unknown[0][:40]!r}, which CloudFront does not write, and no "
+            "x-edge-* field: a W3C log from another server, not CloudFront"
+        )
 
 
 @dataclass(frozen=True)
@@ -172,14 +103,18 @@ class Layout:
 
     `pick` gathers every column's field in one C call; a column the layout
     lacks points one past the end, where the parser puts a `-` (NULL).
+    `stamp_at` picks what `ts` is made of: date and time, or v2's timestamp
+    twice (so both kinds go through one cache of the last stamp).
     """
 
     fields: tuple[str, ...]
-    date_index: int
-    time_index: int
+    stamp_at: Callable[[list[str]], tuple[str, str]]
+    to_ts: Callable[[str, str], datetime]
     pick: Callable[[list[str]], tuple[str, ...]]
     names: tuple[str, ...]  # log field name per value column, for messages
     converters: tuple[tuple[int, Callable[[str], object]], ...]
+    distribution_index: int | None = None  # v2 DistributionId, if chosen
+    delimiter: str = "\t"
 
     def fit(self, fields: list[str]) -> bool:
         """Make a ragged line the layout's length, if real logs write it so.
@@ -198,58 +133,119 @@ class Layout:
             return True
         return False
 
+    def with_delimiter_of(self, line: str) -> "Layout":
+        """The layout reading `line`'s delimiter: the one that splits it into
+        the header's number of fields (tab when none does, as before v2)."""
+        for delimiter in DELIMITERS:
+            if line.count(delimiter) + 1 == len(self.fields):
+                return self if delimiter == self.delimiter else replace(self, delimiter=delimiter)
+        return self
+
     @classmethod
-    def from_fields(cls, fields: tuple[str, ...], origin: str) -> "Layout":
-        if "date" not in fields or "time" not in fields:
-            raise NotCloudFrontLog(f"{origin} has no date and time fields")
-        if "x-edge-location" not in fields and "x-edge-request-id" not in fields:
-            raise NotCloudFrontLog(
-                f"{origin} has no x-edge-* field: a W3C log from another server, not CloudFront"
-            )
-        position = {column_for(name): i for i, name in enumerate(fields)}
-        missing = len(fields)
+    def from_fields(cls, names: tuple[str, ...], origin: str) -> "Layout":
+        _refuse_other_servers(names, origin)
+        position = {column_for(name): i for i, name in enumerate(names)}
+        missing = len(names)
+        if "date" in position and "time" in position:
+            stamp_at = itemgetter(position["date"], position["time"])
+            to_ts = _utc_timestamp
+        else:
+            chosen = next((f for f in fields.TIMESTAMP_FIELDS if column_for(f) in position), None)
+            if chosen is None:
+                raise NotCloudFrontLog(f"{origin} has no date and time fields, nor a timestamp")
+            at = position[column_for(chosen)]
+            stamp_at, to_ts = itemgetter(at, at), _moment_reader(fields.CONVERTERS[chosen])
+        field_of = dict(_FIELD_OF_COLUMN)
+        field_of["ts_ms"] = next(
+            (f for f in fields.TIMESTAMP_FIELDS if column_for(f) in position), fields.TIMESTAMP_FIELDS[0]
+        )
         columns = CLOUDFRONT_COPY_COLUMNS[len(_FIXED_PREFIX) :]
-        sources = [position.get(column, missing) for column in columns]
-        names = tuple(_FIELD_OF_COLUMN[column] for column in columns)
+        column_names = tuple(field_of[column] for column in columns)
+        sources = [position.get(column_for(name), missing) for name in column_names]
         converters = tuple(
             (i, CONVERTERS[name])
-            for i, (name, source) in enumerate(zip(names, sources))
+            for i, (name, source) in enumerate(zip(column_names, sources))
             if name in CONVERTERS and source != missing
         )
         return cls(
-            fields, fields.index("date"), fields.index("time"),
-            itemgetter(*sources), names, converters,
+            names, stamp_at, to_ts, itemgetter(*sources), column_names, converters,
+            position.get(column_for(fields.DISTRIBUTION_FIELD)),
         )  # fmt: skip
 
     @classmethod
-    def from_count(cls, count: int) -> "Layout":
+    def from_count(cls, count: int, delimiter: str = "\t") -> "Layout":
+        """A headerless file: legacy, or v2 plain in CloudFront's default
+        field order (the legacy one). Plain output of another selection
+        cannot be read: nothing in it says which field is which."""
         if count < MIN_FIELDS:
             raise NotCloudFrontLog(
                 f"first line has {count} tab-separated fields; "
                 f"CloudFront standard logs have at least {MIN_FIELDS}"
             )
         extra = tuple(f"unknown-{i}" for i in range(len(STANDARD_FIELDS), count))
-        return cls.from_fields(STANDARD_FIELDS[:count] + extra, "a headerless file")
+        layout = cls.from_fields(STANDARD_FIELDS[:count] + extra, "a headerless file")
+        return replace(layout, delimiter=delimiter)
+
+
+_FIELDS_SPLIT = re.compile(r"[\s,|;]+")
 
 
 def parse_fields_header(line: str) -> tuple[str, ...]:
-    return tuple(line.split(":", 1)[1].split())
+    """`#Fields:` names, separated by spaces as W3C has it, or by the
+    delimiter v2 was told to use between fields."""
+    return tuple(name for name in _FIELDS_SPLIT.split(line.split(":", 1)[1]) if name)
 
 
-def sniff_first_line(line: str) -> None:
-    """Reject other formats up front, naming what they look like."""
+def sniff_first_line(line: str) -> str:
+    """The delimiter of a headerless file; other formats are refused up
+    front, naming what they look like."""
     first = line.split("\t", 1)[0]
     if _REALTIME_FIRST_FIELD.match(first):
         raise NotCloudFrontLog(
             "looks like a CloudFront real-time log (Kinesis): the first field is a Unix "
             "timestamp; netsift reads standard access logs"
         )
-    if "\t" not in line:
-        raise NotCloudFrontLog("lines are not tab-separated: not a CloudFront standard access log")
+    if "\t" in line:
+        delimiter = "\t"
+    else:  # v2 plain with another delimiter: still a date first, and many fields
+        delimiter = next(
+            (d for d in DELIMITERS[1:] if line.count(d) + 1 >= MIN_FIELDS and _DATE.match(line.split(d, 1)[0])),
+            None,
+        )
+        if delimiter is None:
+            raise NotCloudFrontLog("lines are not tab-separated: not a CloudFront standard access log")
+        first = line.split(delimiter, 1)[0]
     if not _DATE.match(first):
         raise NotCloudFrontLog(
             f"first field {first[:40]!r} is not a date: not a CloudFront standard access log"
         )
+    _default_order_or_refuse(line.split(delimiter))
+    return delimiter
+
+
+_TIME = re.compile(r"\d{2}:\d{2}:\d{2}\Z")
+
+
+def _default_order_or_refuse(values: list[str]) -> None:
+    """A headerless line is read in CloudFront's default field order; a v2
+    plain file of another selection would load every value into the wrong
+    column, so a first line whose time, size, address and status are not
+    where that order puts them fails the object instead."""
+    checks = ((1, _TIME.match), (3, str.isdigit), (4, _is_address), (8, str.isdigit))
+    for index, check in checks:
+        if index < len(values) and values[index] != "-" and not check(values[index]):
+            raise NotCloudFrontLog(
+                f"headerless lines not in CloudFront's default field order (field {index + 1} is "
+                f"{values[index][:40]!r}, not {STANDARD_FIELDS[index]}): plain output of another field "
+                "selection cannot be read; deliver it as W3C, JSON or Parquet"
+            )
+
+
+def _is_address(value: str) -> bool:
+    try:
+        return bool(client_address(value))
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -305,13 +301,14 @@ class LogParser:
                     self._seen_data = True
                     yield from json_rows(self, chain([(line_number, line)], numbered))
                     return
-                sniff_first_line(line)
+                delimiter = sniff_first_line(line)
+                layout = self._layout = Layout.from_count(len(line.split(delimiter)), delimiter)
+            elif not self._seen_data:
+                layout = self._layout = layout.with_delimiter_of(line)
             self._seen_data = True
             if "\x00" in line:
                 line = line.replace("\x00", "\\x00")
-            fields = line.split("\t")
-            if layout is None:
-                layout = self._layout = Layout.from_count(len(fields))
+            fields = line.split(layout.delimiter)
             if len(fields) != len(layout.fields) and not layout.fit(fields):
                 self.reject(
                     line_number,
@@ -319,14 +316,22 @@ class LogParser:
                     line,
                 )
                 continue
-            stamp = (fields[layout.date_index], fields[layout.time_index])
+            stamp = layout.stamp_at(fields)
             if stamp != last_stamp:
                 try:
-                    last_ts = _utc_timestamp(*stamp)
+                    last_ts = layout.to_ts(*stamp)
                 except ValueError:
-                    self.reject(line_number, f"bad date/time {stamp[0]!r} {stamp[1]!r}", line)
+                    self.reject(line_number, _bad_stamp(stamp), line)
                     continue
                 last_stamp = stamp
+            if layout.distribution_index is not None and distribution is None:
+                try:
+                    row_distribution = _distribution_of(fields[layout.distribution_index])
+                except ValueError as error:
+                    self.reject(line_number, f"field {fields_module.DISTRIBUTION_FIELD}: {error}", line)
+                    continue
+            else:
+                row_distribution = distribution
             fields.append("-")  # what columns missing from this layout read
             values = [None if v == "-" else v for v in layout.pick(fields)]
             index = 0
@@ -338,10 +343,21 @@ class LogParser:
             except ValueError as error:
                 self.reject(line_number, f"field {layout.names[index]}: {error}", line)
                 continue
-            row = [object_id, line_number, last_ts, distribution]
+            row = [object_id, line_number, last_ts, row_distribution]
             row += values
             self.rows_parsed += 1
             yield row
+
+
+def _bad_stamp(stamp: tuple[str, str]) -> str:
+    if stamp[0] is stamp[1]:
+        return f"bad timestamp {stamp[0][:40]!r}"
+    return f"bad date/time {stamp[0][:40]!r} {stamp[1][:40]!r}"
+
+
+def _distribution_of(value: str) -> str | None:
+    """v2's DistributionId, for objects whose name and path do not carry it."""
+    return None if value == "-" else fields_module.distribution(value)
 
 
 def _utc_timestamp(date: str, time: str) -> datetime:
