@@ -203,10 +203,10 @@ class HttpLog:
         if request is None:
             return None, files
         mime = body.mime_type if body and body.size else _mime_of(content_type)
-        if content_length is not None:
-            length = content_length
-        elif conn.uid in self.cut:
+        if conn.uid in self.cut:
             length = None  # the body tshark saw is what the snaplen left of it
+        elif content_length is not None:
+            length = content_length
         else:
             length = body.size if body else 0
         return self._row(request, status, [mime] if mime else None, length), files
