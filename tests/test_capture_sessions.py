@@ -134,3 +134,15 @@ def test_range_requests_in_parallel_connections_are_each_a_row(tmp_path):
     assert sorted((r[4], r[9], r[12], r[15]) for r in tables["http_requests"]) == [
         (40000, "/big.bin", 206, 4000), (40001, "/big.bin", 206, 4000), (40002, "/big.bin", 206, 1000)
     ]
+
+
+def test_pipelined_requests_and_responses_sharing_one_segment_are_each_a_row(tmp_path):
+    path = tmp_path / "one-segment.pcap"
+    requests = b"".join(http_request(f"/s{i}", f"h{i}.example", "ua") for i in range(3))
+    responses = b"".join(http_response(b"%d" % i * 20) for i in range(3))
+    with path.open("wb") as sink:  # all three requests in one segment, all answers in another
+        exchange(PcapWriter(sink), T0, 40000, [requests], [responses])
+    tables, _ = rows_of(path)
+    assert [(r[8], r[9], r[12], r[15]) for r in tables["http_requests"]] == [
+        ("h0.example", "/s0", 200, 20), ("h1.example", "/s1", 200, 20), ("h2.example", "/s2", 200, 20)
+    ]

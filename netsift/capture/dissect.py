@@ -303,28 +303,48 @@ def _header(lines: bytes, name: bytes) -> str | None:
     return None
 
 
+def _nth(value: bytes, index: int, count: int) -> bytes:
+    """The `index`-th of `count` messages' values in one frame's field; when
+    the field's occurrences do not line up with the messages (a header some
+    lack), none is attributed rather than the wrong one."""
+    if count == 1:
+        return _first(value)
+    parts = value.split(b"\x1f")
+    return parts[index] if len(parts) == count else b""
+
+
 def _http(f, ts, conn, forward, http: HttpLog) -> Iterator[tuple[str, tuple]]:
+    """Rows for the HTTP messages of one frame: a segment can carry several
+    pipelined requests, or several responses, each its own row."""
     frame = int(f[F["frame.number"]])
     if f[F["http.request.method"]]:
-        http.request(frame, HttpRequest(
-            ts=ts, conn=conn,
-            method=_text(_first(f[F["http.request.method"]])),
-            host=_text(_first(f[F["http.host"]])),
-            uri=_text(_first(f[F["http.request.uri"]])),
-            referrer=_text(_first(f[F["http.referer"]])),
-            user_agent=_text(_first(f[F["http.user_agent"]])),
-            body_len=_int(f[F["http.content_length_header"]]) or 0,
-            amz_cf_id=_header(f[F["http.request.line"]], b"x-amz-cf-id:"),
-            x_forwarded_for=_capped(_text(_first(f[F["http.x_forwarded_for"]]))),
-        ))  # fmt: skip
+        count = f[F["http.request.method"]].count(b"\x1f") + 1
+        for i in range(count):
+            field = lambda name: _nth(f[F[name]], i, count)  # noqa: E731
+            http.request(frame, HttpRequest(
+                ts=ts, conn=conn,
+                method=_text(field("http.request.method")),
+                host=_text(field("http.host")),
+                uri=_text(field("http.request.uri")),
+                referrer=_text(field("http.referer")),
+                user_agent=_text(field("http.user_agent")),
+                body_len=_int(field("http.content_length_header")) or 0,
+                # tshark's request lines run together across messages: one request's only
+                amz_cf_id=_header(f[F["http.request.line"]], b"x-amz-cf-id:") if count == 1 else None,
+                x_forwarded_for=_capped(_text(field("http.x_forwarded_for"))),
+            ))  # fmt: skip
     elif f[F["http.response.code"]]:
-        row, files = http.response(
-            frame, conn, _int(f[F["http.response.code"]]),
-            _text(_first(f[F["http.content_type"]])), _int(f[F["http.content_length_header"]]),
-        )  # fmt: skip
-        if row is not None:
-            yield "http_requests", row
-        for file_row in files:
-            yield "extracted_files", file_row
+        count = f[F["http.response.code"]].count(b"\x1f") + 1
+        for i in range(count):
+            row, files = http.response(
+                frame, conn, _int(_nth(f[F["http.response.code"]], i, count)),
+                _text(_nth(f[F["http.content_type"]], i, count)),
+                _int(_nth(f[F["http.content_length_header"]], i, count)),
+                with_body=i == 0,  # the body pass reads one message per frame
+            )  # fmt: skip
+            if row is not None:
+                yield "http_requests", row
+            for file_row in files:
+                yield "extracted_files", file_row
     elif not forward:
         http.server_spoke.add(conn.uid)

@@ -183,7 +183,7 @@ class HttpLog:
 
     def response(
         self, frame: int, conn: Conn, status: int | None,
-        content_type: str | None, content_length: int | None,
+        content_type: str | None, content_length: int | None, with_body: bool = True,
     ) -> tuple[tuple | None, list[tuple]]:  # fmt: skip
         """(http row, file rows) for a response; an interim one (1xx) leaves
         its request waiting for the final answer."""
@@ -194,10 +194,11 @@ class HttpLog:
             if not waiting:
                 del self.requests[conn.uid]
         elif waiting:
-            return None, [self._file_row(waiting[0], conn, f) for f in self.bodies.take(frame) if f.size]
+            facts = self.bodies.take(frame) if with_body else []
+            return None, [self._file_row(waiting[0], conn, f) for f in facts if f.size]
         if request is None and self.missed(conn):
             return None, []  # the pass that decodes this port as HTTP will report it
-        facts = self.bodies.take(frame)
+        facts = self.bodies.take(frame) if with_body else []
         body = facts[0] if facts else None
         files = [self._file_row(request, conn, f) for f in facts if f.size]
         if request is None:
@@ -208,7 +209,7 @@ class HttpLog:
         elif content_length is not None:
             length = content_length
         else:
-            length = body.size if body else 0
+            length = body.size if body else (0 if with_body else None)
         return self._row(request, status, [mime] if mime else None, length), files
 
     def remaining(self) -> list[tuple]:
