@@ -17,7 +17,12 @@ import communityid
 # Endpoint states, as Zeek names them.
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
-INACTIVITY_TIMEOUT = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}  # Zeek's defaults
+# Zeek's defaults (init-bare.zeek); base/protocols/conn/inactivity.zeek gives
+# interactive services an hour: FTP, SSH, telnet, rlogin, by port or by service.
+INACTIVITY_TIMEOUT = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}
+INTERACTIVE_TIMEOUT = 3600.0
+INTERACTIVE_PORTS = frozenset({21, 22, 23, 513})
+INTERACTIVE_SERVICES = frozenset({"ftp", "ssh"})
 START_BYTES = 16
 
 # Ports a server listens on: a first packet *from* one of these is a reply.
@@ -72,7 +77,18 @@ class Conn:
     services: set = field(default_factory=set)
     history_first_syn: bool = False
     start: bytes = b""  # the originator's first payload bytes, for content-based detection
+    # 0, or n when tshark folded this connection into its n-th predecessor on
+    # the same ports (same tcp.stream): its HTTP needs a tshark pass of its own.
+    refold: int = 0
     _community_id: str | None = None
+
+    def timeout(self) -> float:
+        """Seconds of silence after which Zeek ends this connection."""
+        if self.proto == "tcp" and (
+            self.resp_p in INTERACTIVE_PORTS or not self.services.isdisjoint(INTERACTIVE_SERVICES)
+        ):
+            return INTERACTIVE_TIMEOUT
+        return INACTIVITY_TIMEOUT.get(self.proto, 60.0)
 
     def community_id(self) -> str | None:
         """Community ID v1, computed once per connection (its DNS and HTTP rows share it)."""
@@ -129,6 +145,11 @@ def community_id(proto: str, orig_h: str, orig_p: int, resp_h: str, resp_p: int)
         return ""
 
 
+def services_of(protocols: str) -> set[str]:
+    """Zeek's service names for tshark's `frame.protocols` (eth:ethertype:ip:…)."""
+    return {SERVICES[name] for name in protocols.split(":")[2:] if name in SERVICES}
+
+
 def tcp_conn_state(o: Endpoint, r: Endpoint, starts_with_syn: bool) -> str:
     """Zeek's conn_state for TCP, from the two endpoints' states."""
     o_inactive = o.state in (INACTIVE, PARTIAL)
@@ -179,13 +200,23 @@ class ConnTracker:
     def __init__(self, salt: str) -> None:
         self.salt = salt
         self.active: dict[tuple, Conn] = {}
+        self.ended: list[Conn] = []  # ended by a later packet of their flow; taken by the caller
+        self._last_stream = -1  # tshark numbers TCP conversations in first-seen order
+        self._folds: dict[int, int] = {}  # tcp.stream -> connections tshark folded into it
 
     def packet(
         self, proto: str, src: str, sport: int, dst: str, dport: int, ts: float, *,
         flags: int = 0, seq: int | None = None, tcp_len: int = 0, payload: int = 0,
-        is_reply: bool = False, protocols: str = "", head: bytes = b"",
+        is_reply: bool = False, protocols: str = "", head: bytes = b"", stream: int | None = None,
     ) -> tuple[Conn, bool]:  # fmt: skip
-        """The packet's connection and whether the packet went orig -> resp."""
+        """The packet's connection and whether the packet went orig -> resp.
+
+        As Zeek, a flow idle past its inactivity timeout, or a closed TCP
+        connection receiving a new SYN, starts a new connection (the old one
+        goes to `ended`). tshark keys conversations on the ports alone and
+        folds such a repeat into the old one when the sequence numbers are
+        the same (as retransmissions): `refold` marks it.
+        """
         if proto == "icmp":
             kind = _ICMP_COUNTERPART.get(sport, sport)
             key, back = ("icmp", src, kind, dst, 0), ("icmp", dst, kind, src, 0)
@@ -196,8 +227,8 @@ class ConnTracker:
         if conn is None:
             conn = self.active.get(back)
             forward = False
-        if conn is not None and ts - conn.last_ts > INACTIVITY_TIMEOUT.get(proto, 60.0):
-            self.active.pop(key if forward else back, None)
+        if conn is not None and (ts - conn.last_ts > conn.timeout() or _is_reuse(conn, forward, flags, seq)):
+            self.ended.append(self.active.pop(key if forward else back))
             conn = None
         if conn is None:
             flip = self._is_reply(proto, sport, dport, flags, is_reply)
@@ -208,6 +239,11 @@ class ConnTracker:
             if proto == "icmp":
                 conn.orig_p, conn.resp_p = sport, dport  # Zeek: type and code
             conn.history_first_syn = forward and bool(flags & SYN) and not flags & ACK
+            if stream is not None:
+                if stream <= self._last_stream:
+                    conn.refold = self._folds[stream] = self._folds.get(stream, 0) + 1
+                else:
+                    self._last_stream = stream
             self.active[stored] = conn
         conn.last_ts = max(conn.last_ts, ts)
         sender, peer = (conn.orig, conn.resp) if forward else (conn.resp, conn.orig)
@@ -219,10 +255,7 @@ class ConnTracker:
                     conn.start += head[: START_BYTES - len(conn.start)]
         else:
             sender.size += max(payload, 0)
-        for name in protocols.split(":")[2:]:
-            service = SERVICES.get(name)
-            if service:
-                conn.services.add(service)
+        conn.services.update(services_of(protocols))
         return conn, forward
 
     @staticmethod
@@ -235,15 +268,24 @@ class ConnTracker:
 
     def expired(self, now: float) -> list[Conn]:
         """Connections idle past Zeek's inactivity timeouts, removed."""
-        gone = [
-            key for key, conn in self.active.items()
-            if now - conn.last_ts > INACTIVITY_TIMEOUT.get(conn.proto, 60.0)
-        ]  # fmt: skip
+        gone = [key for key, conn in self.active.items() if now - conn.last_ts > conn.timeout()]
         return [self.active.pop(key) for key in gone]
 
     def remaining(self) -> list[Conn]:
         conns, self.active = list(self.active.values()), {}
         return conns
+
+
+def _is_reuse(conn: Conn, forward: bool, flags: int, seq: int | None) -> bool:
+    """Zeek's TCP connection reuse: an initial SYN on a connection that has
+    closed (FIN or RST), or one whose sequence number differs from the
+    originator's first SYN."""
+    if conn.proto != "tcp" or not flags & SYN or flags & ACK:
+        return False
+    if CLOSED in (conn.orig.state, conn.resp.state) or RESET in (conn.orig.state, conn.resp.state):
+        return True
+    origin = conn.orig if forward else conn.resp
+    return origin.sent_syn and seq is not None and (seq + 1) & 0xFFFFFFFF != origin.seq_base
 
 
 def _tcp_update(sender: Endpoint, peer: Endpoint, flags: int, seq: int | None, length: int) -> None:

@@ -8,31 +8,27 @@ only live connections and unanswered requests.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-from itertools import chain
-import struct
+import tempfile
 import threading
-import zlib
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from netsift.settings import Settings
-from netsift.capture.conn import Conn, ConnTracker
+from netsift.capture.conn import Conn, ConnTracker, services_of
 from netsift.capture.dns import DnsLog, reply_flips_roles
 from netsift.capture.dns_fields import DNS_FIELDS, dns_message, has_dns, is_response
 from netsift.capture.fields import first as _first, integer as _int, text as _text
-from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
+from netsift.capture.http import BODY_FIELDS, HTTP_METHODS, BodyFeed, HttpLog, HttpRequest
+from netsift.capture.pcapfile import (  # noqa: F401 (imported from here by callers)
+    CaptureInfo, capture_info, ensure_uncompressed, link_type_of, write_frames,
+)
 from netsift.capture.tshark import CaptureError, TsharkRun, field_args, tshark_lines
 
-PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
-               b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}  # fmt: skip
-PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
-LINK_TYPES = {0: "NULL", 1: "EN10MB", 101: "RAW", 105: "IEEE802_11", 113: "LINUX_SLL",
-              127: "IEEE802_11_RADIOTAP", 228: "IPV4", 229: "IPV6", 276: "LINUX_SLL2"}  # fmt: skip
 HEADER_VALUE_MAX = 1024  # characters kept of X-Amz-Cf-Id / X-Forwarded-For
 SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
+REFOLD_PASSES = 64  # extra tshark passes at most for connections tshark folded together
 MAIN_FIELDS = (
     "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt", "ip.len", "ip.hdr_len",
@@ -41,24 +37,12 @@ MAIN_FIELDS = (
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
     *DNS_FIELDS,
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
-    "http.response.code", "http.content_type", "http.request_in", "http.content_length_header",
+    "http.response.code", "http.content_type", "http.content_length_header",
     "http.x_forwarded_for", "http.request.line",
     "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
 )  # fmt: skip
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
 _DNS = slice(F[DNS_FIELDS[0]], F[DNS_FIELDS[0]] + len(DNS_FIELDS))
-
-
-@dataclass
-class CaptureInfo:
-    md5: str
-    sha256: str
-    size_bytes: int
-    link_type: str | None
-    packets: int = 0
-    first_ts: float | None = None
-    last_ts: float | None = None
-    partial: str | None = None  # why the rows are incomplete: tshark's words, a short snaplen
 
 
 @dataclass(frozen=True)
@@ -69,6 +53,7 @@ class Limits:
     max_line_bytes: int
     max_capture_bytes: int
     max_body_bytes: int
+    max_refold_passes: int = REFOLD_PASSES
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "Limits":
@@ -79,56 +64,6 @@ class Limits:
             "max_body_bytes": settings.max_http_body_bytes,
             **overrides,
         })  # fmt: skip
-
-
-def ensure_uncompressed(path: Path, workdir: Path, max_bytes: int) -> Path:
-    """The capture itself: gzip is inflated into `workdir` (ours, private),
-    under a name we choose, with a cap against bombs."""
-    with path.open("rb") as handle:
-        if handle.read(2) != b"\x1f\x8b":
-            return path
-    target = workdir / "capture.pcap"
-    written = 0
-    with gzip.open(path, "rb") as source, target.open("wb") as sink:
-        try:
-            while chunk := source.read(1 << 20):
-                written += len(chunk)
-                if written > max_bytes:
-                    raise CaptureError(f"decompressed capture exceeds the cap of {max_bytes} bytes")
-                sink.write(chunk)
-        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
-            raise CaptureError(f"corrupt gzip: {error}") from error
-    return target
-
-
-def capture_info(path: Path) -> CaptureInfo:
-    """Hashes and link type; refuses anything that is not pcap or pcapng."""
-    md5, sha256, size = hashlib.md5(), hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        # pcapng's link type sits in the block after the section header,
-        # which carries options of any length: read well past it.
-        head = handle.read(1 << 16)
-        # Chained, not unpacked: the file streams through, one chunk in memory.
-        for block in chain((head,), iter(lambda: handle.read(1 << 20), b"")):
-            md5.update(block)
-            sha256.update(block)
-            size += len(block)
-    return CaptureInfo(md5.hexdigest(), sha256.hexdigest(), size, link_type_of(head))
-
-
-def link_type_of(head: bytes) -> str | None:
-    if head[:4] in PCAP_MAGICS and len(head) >= 24:
-        code = struct.unpack(PCAP_MAGICS[head[:4]] + "I", head[20:24])[0] & 0xFFFF
-        return LINK_TYPES.get(code, str(code))
-    if head[:4] == PCAPNG_MAGIC and len(head) >= 12:
-        order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
-        shb_length = struct.unpack(order + "I", head[4:8])[0]
-        idb = head[shb_length : shb_length + 10]
-        if len(idb) == 10 and struct.unpack(order + "I", idb[:4])[0] == 1:
-            code = struct.unpack(order + "H", idb[8:10])[0]
-            return LINK_TYPES.get(code, str(code))
-        return None
-    raise CaptureError(f"not a pcap or pcapng capture (first bytes {head[:8].hex()})")
 
 
 def _body_feed(capture: Path, decode_as: list[str], display_filter: str, limits: Limits,
@@ -157,9 +92,14 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
     tracker, dns, http = ConnTracker(info.sha256), DnsLog(object_id), HttpLog(object_id, feed, cut)
     missed: list[Conn] = []
     longest_cut = 0  # the largest captured length of a cut frame: the snaplen that cut it
+    # Connections tshark folded into an earlier one on the same ports: their
+    # frames, by fold (the n-th repeat of a flow), for passes of their own.
+    folded: dict[int, tuple[array, dict[str, Conn]]] = {}
 
     def finished(conns) -> Iterator[tuple[str, tuple]]:
         for conn in conns:
+            if conn.refold:
+                continue  # written after its fold's pass, which finds its services
             if conn.proto == "tcp" and http.missed(conn):
                 missed.append(conn)
             yield "connections", conn.row(object_id)
@@ -184,14 +124,23 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             if packet is None:
                 continue
             conn, forward = tracker.packet(**packet)
+            if tracker.ended:
+                yield from finished(tracker.ended)
+                tracker.ended.clear()
             if frame_cut:
                 cut.add(conn.uid)
+            if conn.refold:
+                frames, conns = folded.setdefault(conn.refold, (array("Q"), {}))
+                frames.append(int(f[F["frame.number"]]))
+                conns[conn.uid] = conn
+                continue  # tshark took these for retransmissions: the fold's own pass reads them
             if has_dns(f[_DNS]):
                 if (row := dns.message(conn, dns_message(f[_DNS], ts))) is not None:
                     yield "dns_queries", row
             if b"http" in f[F["frame.protocols"]]:
                 yield from _http(f, ts, conn, forward, http)
         yield from finished(tracker.remaining())
+        yield from finished(tracker.ended)
         for row in dns.remaining():
             yield "dns_queries", row
         for row in http.remaining():
@@ -206,9 +155,64 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         # snaplen bytes, while editcap -s leaves a pcapng's interface snaplen
         # at 65535 and a short header snaplen alone cuts nothing.
         reasons.append(f"snaplen {longest_cut} truncates payloads")
+    if folded:
+        passes = sorted(folded)[: limits.max_refold_passes]
+        for fold in passes:
+            frames, conns = folded.pop(fold)
+            yield from _folded_http(capture, object_id, frames, list(conns.values()), limits, cut)
+            for conn in conns.values():
+                yield "connections", conn.row(object_id)
+        lost = 0
+        for _, conns in folded.values():
+            for conn in conns.values():
+                lost += bool(conn.orig.seq_span or conn.resp.seq_span)
+                yield "connections", conn.row(object_id)
+        if lost:
+            reasons.append(
+                f"{lost} TCP sessions reuse the ports and sequence numbers of an earlier one "
+                f"more than {limits.max_refold_passes} times; tshark reads them as "
+                "retransmissions, so their HTTP is missing"
+            )  # fmt: skip
     info.partial = "; ".join(r for r in reasons if r) or None
     if missed:
         yield from _missed_http(capture, object_id, missed, limits, cut)
+
+
+def _folded_http(capture: Path, object_id: int, frames: array, conns: list[Conn], limits: Limits,
+                 cut: set[str]) -> Iterator[tuple[str, tuple]]:  # fmt: skip
+    """HTTP rows of connections tshark folded into an earlier one on the
+    same ports: their frames alone, copied into a capture of their own (one
+    connection per flow), dissected afresh."""
+    by_key = {}
+    for conn in conns:
+        by_key[(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p)] = (conn, True)
+        by_key[(conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)] = (conn, False)
+    # Zeek finds HTTP by content: the ports of those that open with a request
+    ports = sorted({c.resp_p for c in conns if c.start.startswith(HTTP_METHODS)})[:64]
+    decode_as = [arg for port in ports for arg in ("-d", f"tcp.port=={port},http")]
+    with tempfile.TemporaryDirectory(prefix="netsift-fold-") as scratch:
+        part = Path(scratch) / "fold.pcap"
+        write_frames(capture, part, frames)
+        body_run, run = TsharkRun(), TsharkRun()
+        feed, body_thread = _body_feed(part, decode_as, "http.response", limits, body_run)
+        http = HttpLog(object_id, feed, cut)
+        try:
+            lines = tshark_lines(part, [*decode_as, "-Y", "http", *field_args(MAIN_FIELDS)], run,
+                                 timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
+            for f in _rows_of(lines):
+                packet = _packet(f, float(f[F["frame.time_epoch"]]))
+                if packet is None or packet["proto"] != "tcp":
+                    continue
+                found = by_key.get((packet["src"], packet["sport"], packet["dst"], packet["dport"]))
+                if found:
+                    found[0].services.update(services_of(packet["protocols"]))
+                    yield from _http(f, packet["ts"], found[0], found[1], http)
+            for row in http.remaining():
+                yield "http_requests", row
+        finally:
+            body_thread.join()
+        if feed.error:
+            raise feed.error
 
 
 def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limits,
@@ -260,7 +264,7 @@ def _packet(f: list[bytes], ts: float) -> dict | None:
             **common, "proto": "tcp",
             "sport": _int(f[F["tcp.srcport"]]), "dport": _int(f[F["tcp.dstport"]]),
             "flags": _int(f[F["tcp.flags"]]) or 0, "seq": _int(f[F["tcp.seq_raw"]]),
-            "tcp_len": _int(f[F["tcp.len"]]) or 0,
+            "tcp_len": _int(f[F["tcp.len"]]) or 0, "stream": _int(f[F["tcp.stream"]]),
             "head": bytes.fromhex(_first(f[F["data.data"]])[:32].decode()) if f[F["data.data"]] else b"",
         }  # fmt: skip
     if f[F["udp.srcport"]]:
@@ -299,28 +303,48 @@ def _header(lines: bytes, name: bytes) -> str | None:
     return None
 
 
+def _nth(value: bytes, index: int, count: int) -> bytes:
+    """The `index`-th of `count` messages' values in one frame's field; when
+    the field's occurrences do not line up with the messages (a header some
+    lack), none is attributed rather than the wrong one."""
+    if count == 1:
+        return _first(value)
+    parts = value.split(b"\x1f")
+    return parts[index] if len(parts) == count else b""
+
+
 def _http(f, ts, conn, forward, http: HttpLog) -> Iterator[tuple[str, tuple]]:
+    """Rows for the HTTP messages of one frame: a segment can carry several
+    pipelined requests, or several responses, each its own row."""
     frame = int(f[F["frame.number"]])
     if f[F["http.request.method"]]:
-        http.request(frame, HttpRequest(
-            ts=ts, conn=conn,
-            method=_text(_first(f[F["http.request.method"]])),
-            host=_text(_first(f[F["http.host"]])),
-            uri=_text(_first(f[F["http.request.uri"]])),
-            referrer=_text(_first(f[F["http.referer"]])),
-            user_agent=_text(_first(f[F["http.user_agent"]])),
-            body_len=_int(f[F["http.content_length_header"]]) or 0,
-            amz_cf_id=_header(f[F["http.request.line"]], b"x-amz-cf-id:"),
-            x_forwarded_for=_capped(_text(_first(f[F["http.x_forwarded_for"]]))),
-        ))  # fmt: skip
+        count = f[F["http.request.method"]].count(b"\x1f") + 1
+        for i in range(count):
+            field = lambda name: _nth(f[F[name]], i, count)  # noqa: E731
+            http.request(frame, HttpRequest(
+                ts=ts, conn=conn,
+                method=_text(field("http.request.method")),
+                host=_text(field("http.host")),
+                uri=_text(field("http.request.uri")),
+                referrer=_text(field("http.referer")),
+                user_agent=_text(field("http.user_agent")),
+                body_len=_int(field("http.content_length_header")) or 0,
+                # tshark's request lines run together across messages: one request's only
+                amz_cf_id=_header(f[F["http.request.line"]], b"x-amz-cf-id:") if count == 1 else None,
+                x_forwarded_for=_capped(_text(field("http.x_forwarded_for"))),
+            ))  # fmt: skip
     elif f[F["http.response.code"]]:
-        row, files = http.response(
-            frame, _int(f[F["http.request_in"]]), conn, _int(f[F["http.response.code"]]),
-            _text(_first(f[F["http.content_type"]])), _int(f[F["http.content_length_header"]]),
-        )  # fmt: skip
-        if row is not None:
-            yield "http_requests", row
-        for file_row in files:
-            yield "extracted_files", file_row
+        count = f[F["http.response.code"]].count(b"\x1f") + 1
+        for i in range(count):
+            row, files = http.response(
+                frame, conn, _int(_nth(f[F["http.response.code"]], i, count)),
+                _text(_nth(f[F["http.content_type"]], i, count)),
+                _int(_nth(f[F["http.content_length_header"]], i, count)),
+                with_body=i == 0,  # the body pass reads one message per frame
+            )  # fmt: skip
+            if row is not None:
+                yield "http_requests", row
+            for file_row in files:
+                yield "extracted_files", file_row
     elif not forward:
         http.server_spoke.add(conn.uid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -157,7 +158,9 @@ class HttpRequest:
 
 
 class HttpLog:
-    """Pairs requests with their responses (tshark's `http.request_in`)."""
+    """Pairs requests with their responses in order on each connection, as
+    Zeek does: HTTP/1.1 answers pipelined requests first come, first served,
+    where tshark's `http.request_in` names the latest request sent."""
 
     def __init__(self, object_id: int, bodies: BodyFeed, cut: set[str] | None = None) -> None:
         self.object_id = object_id
@@ -165,12 +168,12 @@ class HttpLog:
         # uids of connections with frames cut by the capture's snaplen: what
         # their server sent was not all seen, so no status or length is inferred
         self.cut = cut if cut is not None else set()
-        self.requests: dict[int, HttpRequest] = {}
+        self.requests: dict[str, deque[HttpRequest]] = {}  # unanswered, by connection uid
         self.server_spoke: set[str] = set()  # conns whose server sent HTTP data
         self.request_conns: set[str] = set()  # conns with a request tshark dissected
 
     def request(self, frame: int, request: HttpRequest) -> None:
-        self.requests[frame] = request
+        self.requests.setdefault(request.conn.uid, deque()).append(request)
         self.request_conns.add(request.conn.uid)
 
     def missed(self, conn: Conn) -> bool:
@@ -179,25 +182,34 @@ class HttpLog:
         return conn.start.startswith(HTTP_METHODS) and conn.uid not in self.request_conns
 
     def response(
-        self, frame: int, request_frame: int | None, conn: Conn, status: int | None,
-        content_type: str | None, content_length: int | None,
+        self, frame: int, conn: Conn, status: int | None,
+        content_type: str | None, content_length: int | None, with_body: bool = True,
     ) -> tuple[tuple | None, list[tuple]]:  # fmt: skip
-        """(http row, file rows) for a response."""
-        request = self.requests.pop(request_frame, None) if request_frame else None
+        """(http row, file rows) for a response; an interim one (1xx) leaves
+        its request waiting for the final answer."""
+        waiting = self.requests.get(conn.uid)
+        request = None
+        if waiting and not (status is not None and 100 <= status < 200):
+            request = waiting.popleft()
+            if not waiting:
+                del self.requests[conn.uid]
+        elif waiting:
+            facts = self.bodies.take(frame) if with_body else []
+            return None, [self._file_row(waiting[0], conn, f) for f in facts if f.size]
         if request is None and self.missed(conn):
             return None, []  # the pass that decodes this port as HTTP will report it
-        facts = self.bodies.take(frame)
+        facts = self.bodies.take(frame) if with_body else []
         body = facts[0] if facts else None
         files = [self._file_row(request, conn, f) for f in facts if f.size]
         if request is None:
             return None, files
         mime = body.mime_type if body and body.size else _mime_of(content_type)
-        if content_length is not None:
-            length = content_length
-        elif conn.uid in self.cut:
+        if conn.uid in self.cut:
             length = None  # the body tshark saw is what the snaplen left of it
+        elif content_length is not None:
+            length = content_length
         else:
-            length = body.size if body else 0
+            length = body.size if body else (0 if with_body else None)
         return self._row(request, status, [mime] if mime else None, length), files
 
     def remaining(self) -> list[tuple]:
@@ -206,7 +218,7 @@ class HttpLog:
         the snaplen the status line may simply be missing from the capture,
         so status and response length stay NULL (unseen, not zero)."""
         rows = []
-        for request in self.requests.values():
+        for request in (r for waiting in self.requests.values() for r in waiting):
             if request.conn.uid in self.cut:
                 rows.append(self._row(request, None, None, None))
                 continue

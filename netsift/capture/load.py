@@ -32,7 +32,7 @@ from netsift.ingest.writer import copy_rows
 from netsift.ingest.sources import SourceObject, local_path, open_body
 
 KIND = "pcap"
-PARSER_VERSION = "pcap-2"
+PARSER_VERSION = "pcap-3"
 TABLES = {
     "connections": (connections, CONNECTION_COLUMNS),
     "dns_queries": (dns_queries, DNS_COLUMNS),

@@ -1,0 +1,156 @@
+"""The capture file's own bytes: format, hashes, inflating, and copying
+chosen frames into a smaller capture.
+
+Frames are copied record by record, never parsed: tshark does the parsing,
+in a process of its own. Everything here reads only the pcap and pcapng
+framing (record and block headers), whose lengths are checked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import struct
+import zlib
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from netsift.capture.tshark import CaptureError
+
+PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
+               b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}  # fmt: skip
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+LINK_TYPES = {0: "NULL", 1: "EN10MB", 101: "RAW", 105: "IEEE802_11", 113: "LINUX_SLL",
+              127: "IEEE802_11_RADIOTAP", 228: "IPV4", 229: "IPV6", 276: "LINUX_SLL2"}  # fmt: skip
+
+
+@dataclass
+class CaptureInfo:
+    md5: str
+    sha256: str
+    size_bytes: int
+    link_type: str | None
+    packets: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    partial: str | None = None  # why the rows are incomplete: tshark's words, a short snaplen
+
+
+def ensure_uncompressed(path: Path, workdir: Path, max_bytes: int) -> Path:
+    """The capture itself: gzip is inflated into `workdir` (ours, private),
+    under a name we choose, with a cap against bombs."""
+    with path.open("rb") as handle:
+        if handle.read(2) != b"\x1f\x8b":
+            return path
+    target = workdir / "capture.pcap"
+    written = 0
+    with gzip.open(path, "rb") as source, target.open("wb") as sink:
+        try:
+            while chunk := source.read(1 << 20):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise CaptureError(f"decompressed capture exceeds the cap of {max_bytes} bytes")
+                sink.write(chunk)
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as error:
+            raise CaptureError(f"corrupt gzip: {error}") from error
+    return target
+
+
+def capture_info(path: Path) -> CaptureInfo:
+    """Hashes and link type; refuses anything that is not pcap or pcapng."""
+    md5, sha256, size = hashlib.md5(), hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        # pcapng's link type sits in the block after the section header,
+        # which carries options of any length: read well past it.
+        head = handle.read(1 << 16)
+        # Chained, not unpacked: the file streams through, one chunk in memory.
+        for block in chain((head,), iter(lambda: handle.read(1 << 20), b"")):
+            md5.update(block)
+            sha256.update(block)
+            size += len(block)
+    return CaptureInfo(md5.hexdigest(), sha256.hexdigest(), size, link_type_of(head))
+
+
+def link_type_of(head: bytes) -> str | None:
+    if head[:4] in PCAP_MAGICS and len(head) >= 24:
+        code = struct.unpack(PCAP_MAGICS[head[:4]] + "I", head[20:24])[0] & 0xFFFF
+        return LINK_TYPES.get(code, str(code))
+    if head[:4] == PCAPNG_MAGIC and len(head) >= 12:
+        order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        shb_length = struct.unpack(order + "I", head[4:8])[0]
+        idb = head[shb_length : shb_length + 10]
+        if len(idb) == 10 and struct.unpack(order + "I", idb[:4])[0] == 1:
+            code = struct.unpack(order + "H", idb[8:10])[0]
+            return LINK_TYPES.get(code, str(code))
+        return None
+    raise CaptureError(f"not a pcap or pcapng capture (first bytes {head[:8].hex()})")
+
+
+PCAPNG_PACKET_BLOCKS = (2, 3, 6)  # packet (obsolete), simple packet, enhanced packet: tshark's frames
+
+
+def write_frames(source: Path, target: Path, frames: Iterable[int]) -> int:
+    """Copy the frames numbered `frames` (tshark's frame.number, from 1,
+    ascending) of `source` into a new capture at `target`, keeping the
+    file's headers (pcapng: every non-packet block, so interfaces stay);
+    returns how many were copied. A cut last record ends the copy."""
+    wanted = iter(frames)
+    with source.open("rb") as src, target.open("wb") as sink:
+        head = src.read(4)
+        if head in PCAP_MAGICS:
+            return _pcap_frames(src, sink, head, PCAP_MAGICS[head], wanted)
+        if head == PCAPNG_MAGIC:
+            return _pcapng_frames(src, sink, head, wanted)
+    raise CaptureError(f"not a pcap or pcapng capture (first bytes {head.hex()})")
+
+
+def _pcap_frames(src: BinaryIO, sink: BinaryIO, magic: bytes, order: str, wanted) -> int:
+    sink.write(magic + src.read(20))
+    record = struct.Struct(order + "IIII")
+    number, copied, next_wanted = 0, 0, next(wanted, None)
+    while next_wanted is not None:
+        header = src.read(record.size)
+        if len(header) < record.size:
+            break
+        length = record.unpack(header)[2]
+        number += 1
+        if number == next_wanted:
+            data = src.read(length)
+            if len(data) < length:
+                break
+            sink.write(header + data)
+            copied += 1
+            next_wanted = next(wanted, None)
+        else:
+            src.seek(length, 1)
+    return copied
+
+
+def _pcapng_frames(src: BinaryIO, sink: BinaryIO, first: bytes, wanted) -> int:
+    number, copied, next_wanted = 0, 0, next(wanted, None)
+    order, block_type = "<", first
+    while next_wanted is not None:
+        header = block_type + src.read(4) if block_type else src.read(8)
+        block_type = b""
+        if len(header) < 8:
+            break
+        if header[:4] == PCAPNG_MAGIC:  # a section header names its byte order
+            magic = src.read(4)
+            order = "<" if magic == b"\x4d\x3c\x2b\x1a" else ">"
+            header += magic
+        kind, length = struct.unpack(order + "II", header[:8])
+        if length < 12 or length % 4:
+            raise CaptureError(f"pcapng block of impossible length {length}")
+        rest = src.read(length - len(header))
+        if len(rest) < length - len(header):
+            break
+        if kind in PCAPNG_PACKET_BLOCKS:
+            number += 1
+            if number != next_wanted:
+                continue
+            copied += 1
+            next_wanted = next(wanted, None)
+        sink.write(header + rest)
+    return copied
