@@ -38,7 +38,7 @@ class Operator:
     claims: re.Pattern
     asns: frozenset[int]
     as_orgs: frozenset[str]  # lowercased
-    ranges: tuple  # ip_network objects
+    ranges: tuple  # (IP version, network as an integer, netmask as an integer)
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,11 @@ class CrawlerNetworks:
     def operators_of(self, address: str, network: Network) -> list[str]:
         """The operators whose networks hold this (public, canonical) address."""
         ip = ipaddress.ip_address(address)
+        version, number = ip.version, int(ip)
         org = (network.as_org or "").lower()
         return [op.id for op in self.operators if (network.asn is not None and network.asn in op.asns)
-                or (org and org in op.as_orgs) or any(ip in r for r in op.ranges if r.version == ip.version)]  # fmt: skip
+                or (org and org in op.as_orgs)
+                or any(v == version and number & mask == net for v, net, mask in op.ranges)]  # fmt: skip
 
 
 def _operator(raw) -> Operator:
@@ -81,7 +83,8 @@ def _operator(raw) -> Operator:
         raise NetworksError(f"crawler operator {name!r}: bad range: {error}") from error
     if not (asns or orgs or networks):
         raise NetworksError(f"crawler operator {name!r}: lists no networks (asns, as_orgs or ranges)")
-    return Operator(name, claims, frozenset(asns), frozenset(o.lower() for o in orgs), networks)
+    ranges = tuple((n.version, int(n.network_address), int(n.netmask)) for n in networks)
+    return Operator(name, claims, frozenset(asns), frozenset(o.lower() for o in orgs), ranges)
 
 
 def load_crawler_networks(path: Path | None = None) -> CrawlerNetworks:
