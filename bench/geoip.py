@@ -4,7 +4,9 @@ client once per run, so this bounds what a run's new clients cost.
 
 Random public IPv4 and IPv6 addresses (seeded), through the bundled
 geoip2fast data; then the same addresses again (the per-address cache).
-Not a test: it prints numbers.
+Then the real access log of bench/real_log.py (2015): which requests claim
+a crawler, and which of those come from outside the operator's networks,
+with their AS. Not a test: it prints numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import argparse
 import ipaddress
 import random
 import time
+from collections import Counter
+
+from bench.real_log import FOLDER
 
 from netsift.detection.clients import client_network_row
 from netsift.detection.crawlers import bundled_crawler_networks
@@ -57,6 +62,30 @@ def main() -> None:
     print(f"lookups, first time:        {first:>12,.0f} /s")
     print(f"lookups, cached:            {cached:>12,.0f} /s  ({cached / first:.0f}x)")
     print(f"client_networks rows:       {rows:>12,.0f} /s  (lookup + operators' networks)")
+
+    real_log(geo, networks)
+
+
+def real_log(geo: GeoLookup, networks) -> None:
+    import gzip
+    import re
+
+    line = re.compile(r'^(\S+) \S+ \S+ \[[^\]]+\] "[^"]*" \d{3} \S+ "(?:[^"\\]|\\.)*" "((?:[^"\\]|\\.)*)"')
+    claims, outside = Counter(), Counter()
+    with gzip.open(FOLDER / "apache_logs.gz", "rt", errors="replace") as log:
+        for text in log:
+            found = line.match(text)
+            operator = found and networks.claimed_operator(found.group(2))
+            if not operator:
+                continue
+            claims[operator] += 1
+            row = client_network_row(found.group(1), geo, networks, "v")
+            if row["crawler_operators"] is not None and f",{operator}," not in row["crawler_operators"]:
+                outside[(operator, found.group(1), row["as_org"])] += 1
+    print(f"\nreal log ({FOLDER.name}, 2015): {sum(claims.values())} requests claim a crawler {dict(claims)}; "
+          f"{sum(outside.values())} from outside the operator's networks:")
+    for (operator, address, org), count in outside.most_common():
+        print(f"  {count:>5}  {operator:<15} {address:<16} {org}")
 
 
 if __name__ == "__main__":
