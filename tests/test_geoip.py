@@ -74,6 +74,12 @@ def test_an_unreadable_mmdb_is_refused_naming_the_setting(tmp_path):
     bad.write_bytes(b"not a database")
     with pytest.raises(ValueError, match="NETSIFT_GEOIP_ASN_MMDB .*bad.mmdb"):
         GeoLookup(asn_mmdb=bad)
+    with pytest.raises(ValueError, match="NETSIFT_GEOIP2FAST_FILE .*missing.dat.gz"):
+        GeoLookup(geoip2fast_file=tmp_path / "missing.dat.gz")
+    broken = tmp_path / "broken.dat.gz"
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="NETSIFT_GEOIP2FAST_FILE .*broken.dat.gz"):
+        GeoLookup(geoip2fast_file=broken)
 
 
 @pytest.mark.parametrize("agent, operator", [
@@ -189,3 +195,40 @@ def test_0011_downgrades_and_upgrades_again(tmp_path):
     columns = {c["name"] for c in inspect(engine).get_columns("http_requests_classified")}
     engine.dispose()
     assert {"client_country", "client_asn", "client_as_org", "crawler_claim", "impersonated_crawler"} <= columns
+
+
+def test_capture_rows_behind_a_proxy_are_not_judged(tmp_path):
+    """At an origin behind CloudFront, a real Googlebot arrives from AWS with
+    X-Forwarded-For: not an impersonation; the same without the header is."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert, text
+
+    from netsift.db import engine_for, upgrade
+    from netsift.schema import client_networks, http_requests, source_objects, user_agent_verdicts
+
+    url = f"sqlite:///{tmp_path / 'pcap.db'}"
+    upgrade(url)
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            stamp = datetime(2024, 3, 1, tzinfo=timezone.utc)
+            capture = conn.execute(insert(source_objects).values(
+                uri="file:///x.pcap", kind="pcap", status="loaded", parser_version="t", first_seen_at=stamp,
+                updated_at=stamp)).inserted_primary_key[0]  # fmt: skip
+            conn.execute(insert(user_agent_verdicts), [{"user_agent": GOOGLEBOT, "is_bot": True,
+                         "bot_category": "search-engine", "rules_version": "v", "crawler_claim": "google"}])  # fmt: skip
+            conn.execute(insert(client_networks), [{"client_ip": "52.70.240.171", "country": "US",
+                         "as_org": "AMAZON-AES", "crawler_operators": ",anthropic,perplexity,",
+                         "lookup_version": "v"}])  # fmt: skip
+            conn.execute(insert(http_requests), [
+                {"source_object_id": capture, "ts": stamp, "uid": "a", "orig_h": "52.70.240.171", "user_agent": GOOGLEBOT,
+                 "uri": "/", "x_forwarded_for": "66.249.66.1"},
+                {"source_object_id": capture, "ts": stamp, "uid": "b", "orig_h": "52.70.240.171", "user_agent": GOOGLEBOT,
+                 "uri": "/", "x_forwarded_for": None},
+            ])  # fmt: skip
+            rows = conn.execute(text("SELECT uid, client_as_org, impersonated_crawler "
+                                     "FROM http_requests_classified ORDER BY uid")).all()  # fmt: skip
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("a", "AMAZON-AES", 0), ("b", "AMAZON-AES", 1)]

@@ -60,7 +60,11 @@ class GeoLookup:
         if not (self._country and self._asn):
             from geoip2fast import GeoIP2Fast
 
-            self._fast = GeoIP2Fast(geoip2fast_data_file=str(geoip2fast_file or GEOIP2FAST_FILE))
+            try:
+                self._fast = GeoIP2Fast(geoip2fast_data_file=str(geoip2fast_file or GEOIP2FAST_FILE))
+            except Exception as error:  # geoip2fast raises its own GeoIPError, and gzip/pickle errors
+                raise ValueError(f"NETSIFT_GEOIP2FAST_FILE {geoip2fast_file or GEOIP2FAST_FILE}: "
+                                 f"cannot read it as a geoip2fast data file: {error}") from error
             versions.append("geoip2fast:" + self._fast.get_database_info()["source_info"])
         # Stored beside each looked-up address: a new database means new lookups.
         self.version = "+".join(versions)

@@ -47,12 +47,20 @@ SELECT r.*,
        g.as_org AS client_as_org,
        u.crawler_claim AS crawler_claim,
        COALESCE(u.crawler_claim IS NOT NULL
-                AND g.crawler_operators NOT LIKE '%,' || u.crawler_claim || ',%', FALSE) AS impersonated_crawler
+                AND g.crawler_operators NOT LIKE '%,' || u.crawler_claim || ',%' AND {direct}, FALSE)
+           AS impersonated_crawler
 FROM {table} r
 LEFT JOIN user_agent_verdicts u ON u.user_agent = COALESCE(r.{agent}, '')
 LEFT JOIN path_verdicts p ON p.path = r.{path}
 LEFT JOIN client_networks g ON g.client_ip = r.{client}
 """
+
+
+# When the client address is the sender's. A capture at an origin behind a
+# CDN or proxy sees the proxy's address (a real Googlebot through CloudFront
+# arrives from AWS), with the sender named in X-Forwarded-For (untrusted):
+# such capture rows are not judged.
+DIRECT = {"cloudfront_requests_classified": "TRUE", "http_requests_classified": "r.x_forwarded_for IS NULL"}
 
 
 def _views():
@@ -81,7 +89,11 @@ def upgrade() -> None:
     # A plain ADD COLUMN (a batch copy breaks SQLite's views).
     op.add_column("user_agent_verdicts", sa.Column(
         "crawler_claim", sa.Text, comment="the crawler operator this user agent says it is (crawler_networks.yaml)"))
-    views._create(CLASSIFIED_VIEW, views.ANALYST_VIEWS)
+    for view, table, agent, path, client, source in views.CLASSIFIED:
+        op.execute(CLASSIFIED_VIEW.format(view=view, table=table, agent=agent, path=path, client=client,
+                                          source=source, probe=views.PROBE, direct=DIRECT[view]))  # fmt: skip
+    for name, body in views.ANALYST_VIEWS.items():
+        op.execute(f"CREATE VIEW {name} AS {body.replace('{day}', views._day())}")
 
 
 def downgrade() -> None:
