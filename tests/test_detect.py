@@ -104,7 +104,7 @@ def test_views_expose_every_request_column(db):
         columns = list(conn.execute(text("SELECT * FROM http_requests_classified LIMIT 0")).keys())
     assert columns[-10:] == ["is_bot", "bot_category", "is_probe", "probe_category", "is_human",  # is_human: 0007
                              "client_country", "client_asn", "client_as_org", "crawler_claim",
-                             "impersonated_crawler"]  # 0011
+                             "impersonated_crawler"]  # 0012
     assert "user_agent" in columns and "uri" in columns
 
 

@@ -14,8 +14,8 @@
 Later migrations that recreate the views must take CLASSIFIED_VIEW from
 here (0007's `_views()` loader gives the older definition).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03
 """
 
@@ -25,8 +25,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
