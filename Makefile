@@ -10,7 +10,7 @@ DEMO_CAPTURES := tests/data/pcap
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: setup system demo test test-fast bench bench-cloudfront bench-objects bench-pcap bench-detect bench-console bench-cli bench-row-costs parity quality db-upgrade clean browse
+.PHONY: setup system demo test test-fast bench bench-cloudfront bench-objects bench-pcap bench-detect bench-console bench-cli bench-row-costs bench-geoip parity quality db-upgrade clean browse
 
 setup: system $(STAMP)
 
@@ -67,6 +67,9 @@ bench-pcap: setup
 
 parity: setup
 	$(BIN)/python -m bench.parity
+
+bench-geoip: setup
+	$(BIN)/python -m bench.geoip
 
 bench-detect: setup
 	$(BIN)/python -m bench.detect

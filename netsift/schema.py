@@ -309,6 +309,21 @@ user_agent_verdicts = Table(
     Column("bot_category", Text),
     Column("rule_id", Text),
     Column("rules_version", Text, nullable=False),
+    Column("crawler_claim", Text, comment="the crawler operator this user agent says it is (crawler_networks.yaml)"),
+)
+
+# One row per distinct client address, looked up offline once
+# (netsift/detection/geoip.py); the classified views join it.
+client_networks = Table(
+    "client_networks",
+    metadata,
+    Column("client_ip", Text, primary_key=True, comment="c_ip or orig_h, as stored"),
+    Column("country", Text, comment="ISO 3166 alpha-2, from the address database"),
+    Column("asn", BigInteger, comment="autonomous system number (MaxMind ASN files only)"),
+    Column("as_org", Text, comment="autonomous system organisation"),
+    Column("crawler_operators", Text,
+           comment="',op1,op2,': crawler operators whose networks hold it; NULL: not a public address"),
+    Column("lookup_version", Text, nullable=False, comment="address database and networks file used"),
 )
 
 path_verdicts = Table(

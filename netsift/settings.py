@@ -6,6 +6,7 @@ because Prefect stores and displays parameters; they come from here instead.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -109,6 +110,16 @@ class Settings(BaseSettings):
     )
     browse_query_timeout_seconds: float = Field(
         30.0, gt=0, description="`netsift browse` stops a PostgreSQL query after this long."
+    )
+    geoip2fast_file: Path | None = Field(
+        None, description="A newer geoip2fast data file (country + ASN, e.g. geoip2fast-asn-ipv6.dat.gz); "
+        "empty: the one the package bundles.",
+    )
+    geoip_country_mmdb: Path | None = Field(
+        None, description="Your own MaxMind country (or city) .mmdb: countries come from it instead."
+    )
+    geoip_asn_mmdb: Path | None = Field(
+        None, description="Your own MaxMind ASN .mmdb: AS numbers and organisations come from it instead."
     )
     browse_token: str | None = Field(
         None,

@@ -35,9 +35,9 @@ def detect_alerts(since=None, rules_files: list[str] | None = None) -> dict:
                           description=f"Rules version {markdown_text(rules.version)}")  # fmt: skip
     get_run_logger().info(
         "%d new and %d updated alerts, %d unchanged, %d removed; %d events sent; %d objects, "
-        "%d new user agents and %d new paths classified",
+        "%d new user agents and %d new paths classified, %d new client addresses placed",
         len(result.new), len(result.updated), result.unchanged, result.removed, sent, result.objects,
-        result.new_agents, result.new_paths,
+        result.new_agents, result.new_paths, result.new_clients,
     )  # fmt: skip
     return {"new": len(result.new), "updated": len(result.updated), "unchanged": result.unchanged,
             "removed": result.removed, "events_sent": sent,

@@ -59,7 +59,9 @@ def test_exact_alerts_and_idempotent_reruns(db, tmp_path):
     ]
     evidence = next(a["evidence"] for a in first.new if a["rule"] == "wordpress-probe")
     assert evidence == {"paths": ["/wp-config.php.bak", "/wp-login.php", "/xmlrpc.php"],
-                        "user_agents": ["python-requests/2.31.0"]}  # fmt: skip
+                        "user_agents": ["python-requests/2.31.0"],
+                        # A documentation address: in no network.
+                        "country": None, "asn": None, "as_org": None}  # fmt: skip
     assert first.updated == []
 
     # A rerun over nothing new reads nothing: no object, no window evaluated.
@@ -100,7 +102,9 @@ def test_a_sites_own_pages_are_not_probes(db, tmp_path):
 def test_views_expose_every_request_column(db):
     with engine_for(db).connect() as conn:
         columns = list(conn.execute(text("SELECT * FROM http_requests_classified LIMIT 0")).keys())
-    assert columns[-5:] == ["is_bot", "bot_category", "is_probe", "probe_category", "is_human"]  # is_human: 0007
+    assert columns[-10:] == ["is_bot", "bot_category", "is_probe", "probe_category", "is_human",  # is_human: 0007
+                             "client_country", "client_asn", "client_as_org", "crawler_claim",
+                             "impersonated_crawler"]  # 0012
     assert "user_agent" in columns and "uri" in columns
 
 

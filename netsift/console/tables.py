@@ -28,6 +28,12 @@ def _classified(view: str, base: Table) -> Table:
         Column("is_probe", Boolean),
         Column("probe_category", Text),
         Column("is_human", Boolean),
+        # Migration 0012: the client's network and crawler impersonation.
+        Column("client_country", Text),
+        Column("client_asn", BigInteger),
+        Column("client_as_org", Text),
+        Column("crawler_claim", Text),
+        Column("impersonated_crawler", Boolean),
     )
 
 

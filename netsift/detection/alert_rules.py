@@ -22,6 +22,9 @@ PROBE_CATEGORIES = {"wordpress", "wordpress-enumeration", "php", "admin-panel", 
 SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_CONDITIONS = {"probe_category", "bot_category", "is_bot", "min_distinct_paths",
                     "min_requests", "window_minutes"}  # fmt: skip
+# Selections other than categories: a view column that must be true.
+FLAG_CONDITIONS = ("impersonated_crawler",)
+ALERT_CONDITIONS |= set(FLAG_CONDITIONS)
 # The only grouping the SQL evaluates: one alert per source and client.
 GROUP_BY = ("source", "client_ip")
 ALERT_KEYS = {"id", "rule", "title", "level", "severity", "group_by", "when", "tests"}
@@ -165,8 +168,11 @@ def alert_rule(raw) -> AlertRule:
     when = raw.get("when")
     if not isinstance(when, dict) or set(when) - ALERT_CONDITIONS:
         raise _fail(name, f"when must be a mapping of {sorted(ALERT_CONDITIONS)}")
-    if not {"probe_category", "bot_category", "is_bot"} & set(when):
-        raise _fail(name, "when needs probe_category, bot_category or is_bot")
+    if not {"probe_category", "bot_category", "is_bot", *FLAG_CONDITIONS} & set(when):
+        raise _fail(name, f"when needs probe_category, bot_category, is_bot or one of {list(FLAG_CONDITIONS)}")
+    for key in FLAG_CONDITIONS:
+        if key in when and when[key] is not True:
+            raise _fail(name, f"{key} can only be true, got {when[key]!r}")
     for key, known in (("probe_category", PROBE_CATEGORIES), ("bot_category", BOT_CATEGORIES)):
         values = when.get(key, [])
         if not set(values if isinstance(values, list) else [values]) <= known:

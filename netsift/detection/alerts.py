@@ -17,6 +17,9 @@ from datetime import datetime, timezone
 from sqlalchemy import Connection, DateTime, Engine, bindparam, delete, insert, select, text, update
 
 from netsift.db import utc_datetime
+from netsift.detection.clients import locate_new_clients, lookup_version, networks_of
+from netsift.detection.crawlers import bundled_crawler_networks
+from netsift.detection.geoip import GeoLookup, geo_lookup
 from netsift.detection.increments import Unseen, id_chunks, mark_seen, unseen_objects
 from netsift.detection.ruleset import SEVERITIES, AlertRule, RuleSet
 from netsift.detection.sources import SOURCES, Source
@@ -31,6 +34,7 @@ CLIENTS_PER_QUERY = 5000  # bound parameters per query: well under SQLite's 32,7
 class DetectResult:
     new_agents: int = 0
     new_paths: int = 0
+    new_clients: int = 0
     new: list[dict] = field(default_factory=list)
     updated: list[dict] = field(default_factory=list)
     unchanged: int = 0
@@ -61,6 +65,8 @@ def _selection(rule: AlertRule, since: datetime | None, tag: str = "") -> tuple[
         params[f"bot_categories{tag}"] = _as_list(when["bot_category"])
     if when.get("is_bot"):
         conditions.append("is_bot")
+    if when.get("impersonated_crawler"):  # a fixed column name, never data
+        conditions.append("impersonated_crawler")
     if since is not None:
         conditions.append("ts >= :since")
         params["since"] = since
@@ -188,6 +194,9 @@ def evaluate(conn: Connection, rule: AlertRule, source: Source, touched: set[int
     for client, hits, wanted in matching_hits(conn, rule, source, touched, since):
         for fired in fired_windows(hits, seconds, threshold, distinct, wanted):
             found.append(alert_values(rule, source, client, fired, seconds, escalate))
+    located = networks_of(conn, sorted({values["client_ip"] for values in found}))
+    for values in found:
+        values["evidence"] |= located.get(values["client_ip"], {"country": None, "asn": None, "as_org": None})
     if touched is None:
         return found, None
     return found, {datetime.fromtimestamp(b * seconds, timezone.utc) for b in touched}
@@ -261,16 +270,22 @@ def upsert_alerts(conn: Connection, rule: str, source: str, found: list[dict], e
     return new, updated, unchanged, len(stale)
 
 
-def detect(engine: Engine, rules: RuleSet, since: datetime | None = None) -> DetectResult:
+def detect(engine: Engine, rules: RuleSet, since: datetime | None = None, geo: GeoLookup | None = None) -> DetectResult:
     """Classify and alert on what no run has seen; commit alerts, verdicts
-    and the cursor together. `since`: only requests from then on count."""
+    and the cursor together. `since`: only requests from then on count.
+    `geo`: the address database (default: the one the settings name); a new
+    one means one full recompute, like new rules."""
     result = DetectResult()
+    geo = geo or geo_lookup()
+    networks = bundled_crawler_networks()
+    version = f"{rules.version}|{lookup_version(geo, networks)}"
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":  # one detect at a time (SQLite's BEGIN IMMEDIATE does this)
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('netsift-detect'))"))
-        unseen = unseen_objects(conn, rules.version)
+        unseen = unseen_objects(conn, version)
         result.objects = len(unseen.loaded_at)
         result.new_agents, result.new_paths = classify_new_values(conn, rules, unseen)
+        result.new_clients = locate_new_clients(conn, unseen, geo, networks)
         served = mark_served_paths(conn, unseen)
         for source in SOURCES:
             touched = (None if unseen.everything else
@@ -284,7 +299,7 @@ def detect(engine: Engine, rules: RuleSet, since: datetime | None = None) -> Det
                 result.updated += updated
                 result.unchanged += unchanged
                 result.removed += removed
-        mark_seen(conn, unseen, rules.version)
+        mark_seen(conn, unseen, version)
     return result
 
 

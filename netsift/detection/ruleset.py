@@ -24,6 +24,7 @@ from netsift.detection.alert_rules import (  # noqa: F401 (re-exported)
 
 # Package data, found the same way in a clone and in an installed wheel.
 BUNDLED = files("netsift.detection").joinpath("rules", "detection.yaml")
+CRAWLER_NETWORKS = files("netsift.detection").joinpath("rules", "crawler_networks.yaml")
 # A user-agent-app rule's verdict: a person's app (Electron, in-app webview,
 # mail client, media player), decided as not a bot.
 HUMAN_APP = "human-app"
@@ -267,7 +268,9 @@ def load_rules(paths: Iterable[Path | str] = (), datasets: bool = True) -> RuleS
     if not datasets:  # for measuring what the hand-written rules catch alone
         for section in sections:
             sections[section] = {k: r for k, r in sections[section].items() if r.get("type") not in DATASET_TYPES}
-    digest = hashlib.sha256("\0".join(text for _, text in loaded).encode()).hexdigest()[:8]
+    # The crawler networks file decides user agents' crawler claims: a new one re-classifies too.
+    texts = [text for _, text in loaded] + [CRAWLER_NETWORKS.read_text()]
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:8]
     version = "+".join(str(d.get("version", "?")) for d in documents)
     return RuleSet(
         version=f"{version}#{digest}",

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import Connection, bindparam, insert, select, text
 
 from netsift.detection.bots import classify_user_agent
+from netsift.detection.crawlers import bundled_crawler_networks
 from netsift.detection.increments import Unseen, id_chunks
 from netsift.detection.probes import classify_path, normalised_path
 from netsift.detection.ruleset import RuleSet
@@ -60,10 +61,12 @@ def classify_new_values(conn: Connection, rules: RuleSet, unseen: Unseen) -> tup
             conn, ids,
         )  # fmt: skip
     agent_rows = []
+    claims = bundled_crawler_networks()
     for agent in agents:
         verdict = classify_user_agent(agent, rules)
         agent_rows.append({"user_agent": agent, "is_bot": verdict.is_bot, "bot_category": verdict.bot_category,
-                           "rule_id": verdict.rule_id, "rules_version": rules.version})  # fmt: skip
+                           "rule_id": verdict.rule_id, "rules_version": rules.version,
+                           "crawler_claim": claims.claimed_operator(agent)})  # fmt: skip
     path_rows = []
     for path in paths:
         verdict = classify_path(path, rules)
