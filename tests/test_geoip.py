@@ -176,7 +176,7 @@ def test_end_to_end_on_sqlite_views_and_alert_evidence(tmp_path):
     assert evidence["user_agents"] == [GOOGLEBOT]
 
 
-def test_0012_downgrades_and_upgrades_again(tmp_path):
+def test_0013_downgrades_and_upgrades_again(tmp_path):
     from alembic import command
     from sqlalchemy import create_engine, inspect
 
@@ -184,7 +184,7 @@ def test_0012_downgrades_and_upgrades_again(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'g.db'}"
     upgrade(url)
-    command.downgrade(alembic_config(url), "0011")
+    command.downgrade(alembic_config(url), "0012")
     engine = create_engine(url)
     columns = {c["name"] for c in inspect(engine).get_columns("cloudfront_requests_classified")}
     tables = set(inspect(engine).get_table_names())

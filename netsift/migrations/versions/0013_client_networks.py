@@ -14,8 +14,8 @@
 Later migrations that recreate the views must take CLASSIFIED_VIEW from
 here (0007's `_views()` loader gives the older definition).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03
 """
 
@@ -25,8 +25,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
