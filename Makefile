@@ -88,6 +88,11 @@ bench-row-costs: setup
 bench-cli: setup
 	$(BIN)/python -m bench.cli
 
+# A busy day: 24 hourly ingest + detect runs on moto's S3 (20-40 minutes).
+.PHONY: bench-day
+bench-day: setup
+	$(BIN)/python -m bench.day
+
 quality: setup
 	$(BIN)/python -m bench.quality
 

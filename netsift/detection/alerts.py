@@ -135,18 +135,28 @@ def matching_hits(conn: Connection, rule: AlertRule, source: Source, touched: se
                   since: datetime | None):  # fmt: skip
     """(client, its requests matching the rule, the buckets to evaluate).
 
-    Only clients that could reach the threshold at all are read. With
+    Without `touched` (a full recompute), all requests and all buckets, and
+    only the clients that could reach the threshold at all are read. With
     `touched` buckets, per span of them, the requests from W before the span
-    to its end (an index range on ts); without, all requests and all buckets."""
+    to its end: one index range on ts, sorted, and the threshold applied
+    here (fired_windows). Not a semi-join on the clients that reach it:
+    when rows were loaded moments ago (always, for a scheduled run) the
+    statistics put far too few in the span, and PostgreSQL then re-reads
+    the span once per client, a cost that grew with every hour of history
+    (bench/day.py)."""
     where, params, seconds = _selection(rule, since)
     threshold, distinct = rule.threshold, rule.counts_distinct_paths
     measure = f"COUNT(DISTINCT {source.path})" if distinct else "COUNT(*)"
-    within = "ts >= :lo AND ts < :hi AND " if touched is not None else ""
-    sql = (f"SELECT {source.client}, ts, {source.path}, {source.status}, {source.agent} FROM {source.view} "
-           f"WHERE {within}{where} AND {source.client} IN (SELECT {source.client} FROM {source.view} "
-           f"WHERE {within}{source.client} IS NOT NULL AND {where} GROUP BY {source.client} "
-           f"HAVING {measure} >= :threshold) ORDER BY {source.client}")  # fmt: skip
-    params = params | {"threshold": threshold}
+    columns = f"{source.client}, ts, {source.path}, {source.status}, {source.agent}"
+    if touched is None:
+        sql = (f"SELECT {columns} FROM {source.view} "
+               f"WHERE {where} AND {source.client} IN (SELECT {source.client} FROM {source.view} "
+               f"WHERE {source.client} IS NOT NULL AND {where} GROUP BY {source.client} "
+               f"HAVING {measure} >= :threshold) ORDER BY {source.client}")  # fmt: skip
+        params = params | {"threshold": threshold}
+    else:
+        sql = (f"SELECT {columns} FROM {source.view} WHERE ts >= :lo AND ts < :hi AND {where} "
+               f"AND {source.client} IS NOT NULL ORDER BY {source.client}")  # fmt: skip
     if touched is None:
         queries = [(params, None)]
     else:
@@ -262,9 +272,8 @@ def upsert_alerts(conn: Connection, rule: str, source: str, found: list[dict], e
         )  # fmt: skip
         for values in updated:
             values.pop("_id")
-    stale = [] if not remove_stale else [
-        row.id for key, row in existing.items() if key not in {(v["client_ip"], v["window_start"]) for v in found}
-    ]  # fmt: skip
+    still = {(v["client_ip"], v["window_start"]) for v in found}
+    stale = [] if not remove_stale else [row.id for key, row in existing.items() if key not in still]
     for start in range(0, len(stale), CLIENTS_PER_QUERY):
         conn.execute(delete(alerts).where(alerts.c.id.in_(stale[start : start + CLIENTS_PER_QUERY])))
     return new, updated, unchanged, len(stale)

@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from sqlalchemy import Connection, Engine, Table, Text, any_, bindparam, column, delete, func, select, update
+from sqlalchemy import (
+    Connection, Engine, Table, Text, any_, bindparam, column, delete, func, literal_column, select, update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -53,33 +55,41 @@ def now() -> datetime:
 
 def claim(conn: Connection, uri: str, kind: str, parser_version: str) -> LedgerEntry:
     """The object's ledger row, created if new and locked until commit."""
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+    return claim_new(conn, uri, kind, parser_version)[0]
+
+
+def claim_new(conn: Connection, uri: str, kind: str, parser_version: str) -> tuple[LedgerEntry, bool]:
+    """The object's ledger row, locked until commit, and whether this
+    transaction created it (then no rows of an earlier version can exist).
+
+    On PostgreSQL one round trip: an upsert locks an existing row as
+    `SELECT … FOR UPDATE` would, waiting for a concurrent holder, and
+    `xmax = 0` tells a row just inserted. A small object's load is mostly
+    round trips, so each one saved shows (bench/objects.py).
+    """
+    postgres = conn.dialect.name == "postgresql"
     stamp = now()
-    conn.execute(
-        insert(source_objects)
-        .values(
-            uri=uri,
-            kind=kind,
-            status=FAILED,  # until this transaction says otherwise
-            rows_loaded=0,
-            rows_rejected=0,
-            error="never loaded",
-            parser_version=parser_version,
-            first_seen_at=stamp,
-            updated_at=stamp,
-        )
-        .on_conflict_do_nothing(index_elements=["uri"])
+    statement = (postgresql if postgres else sqlite).insert(source_objects).values(
+        uri=uri,
+        kind=kind,
+        status=FAILED,  # until this transaction says otherwise
+        rows_loaded=0,
+        rows_rejected=0,
+        error="never loaded",
+        parser_version=parser_version,
+        first_seen_at=stamp,
+        updated_at=stamp,
     )
-    query = select(
-        source_objects.c.id,
-        source_objects.c.status,
-        source_objects.c.etag,
-        source_objects.c.rows_loaded,
-        source_objects.c.content_sha256,
-    ).where(source_objects.c.uri == uri)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return LedgerEntry(*conn.execute(query).one())
+    columns = (source_objects.c.id, source_objects.c.status, source_objects.c.etag,
+               source_objects.c.rows_loaded, source_objects.c.content_sha256)  # fmt: skip
+    if postgres:
+        upsert = statement.on_conflict_do_update(
+            index_elements=["uri"], set_={"uri": statement.excluded.uri}
+        ).returning(*columns, literal_column("xmax = 0"))
+        *values, created = conn.execute(upsert).one()
+        return LedgerEntry(*values), bool(created)
+    created = conn.execute(statement.on_conflict_do_nothing(index_elements=["uri"])).rowcount == 1
+    return LedgerEntry(*conn.execute(select(*columns).where(source_objects.c.uri == uri)).one()), created
 
 
 def record(conn: Connection, object_id: int, **values) -> None:
@@ -152,11 +162,11 @@ def load_once(
     details = {"size_bytes": obj.size, "last_modified": obj.last_modified}
     try:
         with engine.begin() as conn:
-            entry = claim(conn, uri, kind, parser_version)
+            entry, created = claim_new(conn, uri, kind, parser_version)
             if entry.status in DONE and entry.etag == etag and not _twin_gone(conn, entry):
                 return ObjectResult(uri, SKIPPED, entry.rows_loaded)
             # A changed object replaces its old rows, in this same transaction.
-            for table in (*tables, rejected_records):
+            for table in () if created else (*tables, rejected_records):
                 conn.execute(delete(table).where(table.c.source_object_id == entry.id))
             result = write(conn, entry.id)
             stamp = now()
