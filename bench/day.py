@@ -11,7 +11,8 @@ weigh on it). Each simulated hour:
   what the hourly deployment runs (`lookback_hours: 26`), so every run lists
   and re-checks up to a day of objects already loaded;
 - `netsift alerts`: scheduled detection (no --since: the cursor decides).
-Both are the CLI users run, each a process with its in-process Prefect API.
+Both are the CLI users run, each a process reporting to netsift's local
+Prefect API (README: the Prefect server).
 Printed per hour: the wall time of each, rows loaded, alerts, the CPU time
 of the two CLI processes (less swayed than wall time by other jobs on a
 shared machine; PostgreSQL's own work is not in it) and the peak memory (max
