@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from typing import Callable
 
 from prefect import get_run_logger, task
+from prefect.context import TagsContext
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
@@ -240,19 +241,24 @@ def load_each(load_task, objects: list[SourceObject]) -> list[dict]:
         results.extend(outcomes)
         progress.advance(len(outcomes))
 
-    try:
-        # SQLite takes one writer at a time: load in turn there, in parallel on PostgreSQL.
-        if settings.database_url.startswith("sqlite"):
-            for group in groups:
-                future = load_task.submit(group, limit, run_key)
-                future.wait()
-                finished(future, group)
-        else:
-            futures = {load_task.submit(group, limit, run_key): group for group in groups}
-            for future in as_completed(list(futures)):
-                finished(future, futures[future])
-    finally:
-        forget_breaker(run_key)
+    # The load tasks run untagged: Prefect asks its API for tag concurrency
+    # slots on every tagged task run (about 0.2 s each here), and the run's
+    # own tags (the database tag) belong to the flow run, where `netsift
+    # status` looks for them.
+    with TagsContext(current_tags=set()):
+        try:
+            # SQLite takes one writer at a time: load in turn there, in parallel on PostgreSQL.
+            if settings.database_url.startswith("sqlite"):
+                for group in groups:
+                    future = load_task.submit(group, limit, run_key)
+                    future.wait()
+                    finished(future, group)
+            else:
+                futures = {load_task.submit(group, limit, run_key): group for group in groups}
+                for future in as_completed(list(futures)):
+                    finished(future, futures[future])
+        finally:
+            forget_breaker(run_key)
     if progress.done < progress.total or not objects:
         progress.advance(0)
     return results

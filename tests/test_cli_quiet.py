@@ -77,8 +77,11 @@ def test_a_run_without_a_server_is_recorded_and_quiet(tmp_path):
         assert noise not in shown, noise
     with sqlite3.connect(tmp_path / "prefect-home" / "prefect.db") as prefect_db:
         ((name, state, tags),) = prefect_db.execute("SELECT name, state_type, tags FROM flow_run").fetchall()
+        loads = prefect_db.execute("SELECT tags FROM task_run WHERE name LIKE 'load %'").fetchall()
     assert (name, state) == (f"cloudfront {SAMPLE}", "COMPLETED")
     assert json.loads(tags) == [database_tag(url)]
+    # Load tasks run untagged: a tagged task run waits for Prefect's tag concurrency check.
+    assert loads and all(json.loads(task_tags) == [] for (task_tags,) in loads)
 
 
 def descendants(pid: int) -> set[int]:
