@@ -183,65 +183,53 @@ def _folded_http(capture: Path, object_id: int, frames: array, conns: list[Conn]
     """HTTP rows of connections tshark folded into an earlier one on the
     same ports: their frames alone, copied into a capture of their own (one
     connection per flow), dissected afresh."""
-    by_key = {}
-    for conn in conns:
-        by_key[(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p)] = (conn, True)
-        by_key[(conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)] = (conn, False)
     # Zeek finds HTTP by content: the ports of those that open with a request
     ports = sorted({c.resp_p for c in conns if c.start.startswith(HTTP_METHODS)})[:64]
-    decode_as = [arg for port in ports for arg in ("-d", f"tcp.port=={port},http")]
     with tempfile.TemporaryDirectory(prefix="netsift-fold-") as scratch:
         part = Path(scratch) / "fold.pcap"
         write_frames(capture, part, frames)
-        body_run, run = TsharkRun(), TsharkRun()
-        feed, body_thread = _body_feed(part, decode_as, "http.response", limits, body_run)
-        http = HttpLog(object_id, feed, cut)
-        try:
-            lines = tshark_lines(part, [*decode_as, "-Y", "http", *field_args(MAIN_FIELDS)], run,
-                                 timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
-            for f in _rows_of(lines):
-                packet = _packet(f, float(f[F["frame.time_epoch"]]))
-                if packet is None or packet["proto"] != "tcp":
-                    continue
-                found = by_key.get((packet["src"], packet["sport"], packet["dst"], packet["dport"]))
-                if found:
-                    found[0].services.update(services_of(packet["protocols"]))
-                    yield from _http(f, packet["ts"], found[0], found[1], http)
-            for row in http.remaining():
-                yield "http_requests", row
-        finally:
-            body_thread.join()
-        if feed.error:
-            raise feed.error
+        yield from _http_pass(part, object_id, conns, ports, None, limits, cut, note_services=True)
 
 
 def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limits,
                  cut: set[str]) -> Iterator[tuple[str, tuple]]:  # fmt: skip
     """HTTP rows of connections tshark did not recognise, decoding their ports as HTTP."""
     ports = sorted({conn.resp_p for conn in conns})[:64]
-    decode_as = [arg for port in ports for arg in ("-d", f"tcp.port=={port},http")]
     only = " || ".join(f"tcp.port == {port}" for port in ports)
+    yield from _http_pass(capture, object_id, conns, ports, only, limits, cut, note_services=False)
+
+
+def _http_pass(capture: Path, object_id: int, conns: list[Conn], ports: list[int], only: str | None,
+               limits: Limits, cut: set[str], note_services: bool) -> Iterator[tuple[str, tuple]]:  # fmt: skip
+    """One more pair of tshark passes (headers, bodies) over `capture` that
+    decodes `ports` as HTTP, with rows attached to `conns` only."""
     by_key = {}
     for conn in conns:
         by_key[(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p)] = (conn, True)
         by_key[(conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)] = (conn, False)
+    decode_as = [arg for port in ports for arg in ("-d", f"tcp.port=={port},http")]
+    narrowed = (lambda shown: f"{shown} && ({only})") if only else (lambda shown: shown)
     body_run, run = TsharkRun(), TsharkRun()
-    feed, body_thread = _body_feed(capture, decode_as, f"http.response && ({only})", limits, body_run)
+    feed, body_thread = _body_feed(capture, decode_as, narrowed("http.response"), limits, body_run)
     http = HttpLog(object_id, feed, cut)
     try:
-        lines = tshark_lines(capture, [*decode_as, "-Y", f"http && ({only})", *field_args(MAIN_FIELDS)],
-                             run, timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
+        lines = tshark_lines(capture, [*decode_as, "-Y", narrowed("http"), *field_args(MAIN_FIELDS)], run,
+                             timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
             packet = _packet(f, float(f[F["frame.time_epoch"]]))
             if packet is None or packet["proto"] != "tcp":
                 continue
             found = by_key.get((packet["src"], packet["sport"], packet["dst"], packet["dport"]))
             if found:
+                if note_services:
+                    found[0].services.update(services_of(packet["protocols"]))
                 yield from _http(f, packet["ts"], found[0], found[1], http)
         for row in http.remaining():
             yield "http_requests", row
     finally:
         body_thread.join()
+    if feed.error:
+        raise feed.error
 
 
 def _rows_of(lines: Iterator[bytes]) -> Iterator[list[bytes]]:
