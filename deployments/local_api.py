@@ -113,19 +113,28 @@ def _start(home: Path, idle_seconds: float) -> tuple[str, bool]:
 
 
 @contextmanager
+def _held(home: Path, find):
+    """What `find()` returns under the start lock, with this command counted
+    as a client (the shared lock, taken before the start lock is released:
+    see the module's docstring) until the block ends."""
+    with _locked(home / LOCK_FILE, fcntl.LOCK_EX):
+        found = find()
+        clients = open(home / CLIENTS_FILE, "a+")
+        fcntl.flock(clients, fcntl.LOCK_SH)
+    try:
+        yield found
+    finally:
+        clients.close()  # releases the shared lock
+
+
+@contextmanager
 def local_api(idle_seconds: float):
     """The URL of this PREFECT_HOME's local API, held in use until the block ends.
     Yields (url, started) where `started` says whether this command started it."""
     home = prefect_home()
     home.mkdir(parents=True, exist_ok=True)
-    with _locked(home / LOCK_FILE, fcntl.LOCK_EX):
-        url, started = _start(home, idle_seconds)
-        clients = open(home / CLIENTS_FILE, "a+")
-        fcntl.flock(clients, fcntl.LOCK_SH)  # before the start lock is released: see the docstring
-    try:
-        yield url, started
-    finally:
-        clients.close()  # releases the shared lock
+    with _held(home, lambda: _start(home, idle_seconds)) as found:
+        yield found
 
 
 @contextmanager
@@ -136,14 +145,8 @@ def running_local_api():
     if not (home / STATE_FILE).exists():
         yield None
         return
-    with _locked(home / LOCK_FILE, fcntl.LOCK_EX):
-        url = _running(home)
-        clients = open(home / CLIENTS_FILE, "a+")
-        fcntl.flock(clients, fcntl.LOCK_SH)
-    try:
+    with _held(home, lambda: _running(home)) as url:
         yield url
-    finally:
-        clients.close()
 
 
 # --- the API process ---------------------------------------------------------
