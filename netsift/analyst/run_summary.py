@@ -28,9 +28,16 @@ def ingest_summary(results: Iterable[dict]) -> dict:
 
 
 def ingest_table(results: Iterable[dict]) -> list[dict]:
-    """One escaped row per object, failures first, for a table artifact."""
+    """One escaped row per object this run acted on, failures first, for a table artifact.
+
+    Objects an earlier run loaded are left to the summary's `skipped` count: a
+    scheduled run's look-back re-checks a day of them every hour, and a line
+    each would grow the artifact with the bucket, not with the run's work.
+    Skips with a reason (the same content as another object) keep their line.
+    """
     order = {"failed": 0, "partial": 1, "loaded": 2, "skipped": 3}
-    rows = sorted(results, key=lambda r: (order.get(r["status"], 9), r["uri"]))
+    acted_on = (r for r in results if r["status"] != "skipped" or r.get("error"))
+    rows = sorted(acted_on, key=lambda r: (order.get(r["status"], 9), r["uri"]))
     return [
         {
             "object": markdown_text(r["uri"], 300),
