@@ -15,7 +15,9 @@ Not a test: it prints numbers.
 from __future__ import annotations
 
 import argparse
+import math
 import time
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
@@ -23,6 +25,7 @@ from bench.cloudfront import fresh_database
 from netsift.db import engine_for
 from netsift.detection.alerts import detect
 from netsift.detection.ruleset import load_rules
+from netsift.partitions import create_days
 
 AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
@@ -52,6 +55,8 @@ def generate(url: str, requests: int, objects: int, start: str, days: float, see
     Secondary indexes are dropped while rows go in and built again after
     (what a bulk restore does), so generating history does not take hours."""
     engine = engine_for(url)
+    first_day = date.fromisoformat(start)
+    create_days(engine, (first_day + timedelta(days=n) for n in range(math.ceil(days) + 2)))
     with engine.begin() as conn:
         indexes = conn.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cloudfront_requests' "
