@@ -88,6 +88,11 @@ bench-row-costs: setup
 bench-cli: setup
 	$(BIN)/python -m bench.cli
 
+# Listing without --distribution: requests of the skip scan against a full listing (moto, ~5 minutes).
+.PHONY: bench-listing
+bench-listing: setup
+	$(BIN)/python -m bench.listing
+
 # A busy day: 24 hourly ingest + detect runs on moto's S3 (20-40 minutes).
 .PHONY: bench-day
 bench-day: setup

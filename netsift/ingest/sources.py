@@ -4,7 +4,8 @@ Listing is narrowed by CloudFront's key naming
 `<prefix>/<DISTRIBUTION_ID>.YYYY-MM-DD-HH.<unique>.gz`, or by the folders of
 standard logging v2's partitioned layouts (layouts.py), so asking for one
 distribution's day costs list requests in proportion to that day's files,
-not to the size of the bucket.
+not to the size of the bucket; a window without a distribution costs about
+one request more for each distribution found (skip_scan.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import hashlib
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 from netsift.ingest.layouts import Layout, layout_of, partition_of, time_prefixes
+from netsift.ingest.skip_scan import Run, legacy_runs
 
 _KEY_NAME = re.compile(
     r"(?P<distribution>[A-Z0-9]+)\.(?P<stamp>\d{4}-\d{2}-\d{2}-\d{2})\.[^/]*\Z"
@@ -180,41 +182,55 @@ def list_s3(client, uri: str, window: Window, page_size: int = 1000) -> Iterator
     """Objects under an s3:// URI through the list_objects_v2 paginator."""
     bucket, prefix = parse_s3_uri(uri)
     paginator = client.get_paginator("list_objects_v2")
-    for narrowed in listing_prefixes(client, bucket, prefix, window):
-        pages = paginator.paginate(
-            Bucket=bucket, Prefix=narrowed, PaginationConfig={"PageSize": page_size}
-        )
-        for page in pages:
-            for item in page.get("Contents", ()):
-                if item["Key"].endswith("/"):
-                    continue  # a folder marker, not an object
-                obj = SourceObject(
-                    uri=f"s3://{bucket}/{item['Key']}",
-                    size=item["Size"],
-                    etag=item["ETag"].strip('"'),
-                    last_modified=item.get("LastModified"),
-                )
-                if window.admits(obj):
-                    yield obj
+    for target in listing_targets(client, bucket, prefix, window):
+        if isinstance(target, dict):
+            items: Iterable[dict] = (target,)
+        else:
+            config = {"PageSize": page_size}
+            pages = paginator.paginate(Bucket=bucket, Prefix=target, PaginationConfig=config)
+            items = (item for page in pages for item in page.get("Contents", ()))
+        for item in items:
+            if item["Key"].endswith("/"):
+                continue  # a folder marker, not an object
+            obj = SourceObject(
+                uri=f"s3://{bucket}/{item['Key']}",
+                size=item["Size"],
+                etag=item["ETag"].strip('"'),
+                last_modified=item.get("LastModified"),
+            )
+            if window.admits(obj):
+                yield obj
 
 
-def listing_prefixes(client, bucket: str, prefix: str, window: Window) -> list[str]:
-    """The prefixes a window needs listed under `prefix`.
+def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterator[str | dict]:
+    """The prefixes a window needs listed under `prefix`, in key order, and
+    any objects already read on the way (ListObjectsV2 `Contents` entries).
 
     Without a window, the prefix itself, and no request is spent. With one,
     the layout is read from the keys (one or two small requests, see
     `partitioned_layout`): a v2 partitioned layout lists only the window's
-    hours; anything else is taken for legacy flat names and listed as before.
+    hours; anything else is taken for legacy flat names. With a first day
+    and no distribution, those are found by a skip scan (skip_scan.py) and
+    each one's days listed, as if it had been named.
     """
     if not window.narrows:
-        return [prefix]
+        yield prefix
+        return
     folder = _folder(prefix)
     layout, folders = partitioned_layout(client, bucket, folder)
-    if layout is None:
-        return window.prefixes(prefix)
-    if layout.by_distribution and window.since and not window.distribution and folders is None:
-        folders = list(_subfolders(client, bucket, folder))
-    return window.partition_prefixes(folder, layout, folders)
+    if layout is not None:
+        if layout.by_distribution and window.since and not window.distribution and folders is None:
+            folders = list(_subfolders(client, bucket, folder))
+        yield from window.partition_prefixes(folder, layout, folders)
+    elif window.since and not window.distribution:
+        days = replace(window, until=window.until or _next_hour())  # one end for every distribution
+        for found in legacy_runs(client, bucket, folder):
+            if isinstance(found, Run) and found.distribution:
+                yield from replace(days, distribution=found.distribution).prefixes(folder)
+            else:
+                yield found.prefix if isinstance(found, Run) else found
+    else:
+        yield from window.prefixes(prefix)
 
 
 def partitioned_layout(client, bucket: str, folder: str) -> tuple[Layout | None, list[str] | None]:
