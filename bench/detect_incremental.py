@@ -36,6 +36,7 @@ AGENTS = [
     "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
     "python-requests/2.31.0", "curl/8.5.0", "Go-http-client/1.1",
 ]  # fmt: skip
+GOOGLEBOT, BINGBOT = (next(i for i, agent in enumerate(AGENTS) if bot in agent) for bot in ("Googlebot", "bingbot"))
 PATHS = ["/", "/index.html", "/about", "/blog/2024/03/cdn-logs", "/assets/app.js", "/assets/app.css",
          "/images/logo.png", "/api/v1/items", "/favicon.ico", "/robots.txt"]  # fmt: skip
 PROBES = ["/wp-login.php", "/xmlrpc.php", "/wp-admin/", "/.env", "/.git/config", "/wp-config.php.bak",
@@ -83,6 +84,9 @@ def generate(url: str, requests: int, objects: int, start: str, days: float, see
                           + ((n % 2000) * 7919 % (:days * 86400)::int + random() * 120) * interval '1 second'
                           ELSE base END AS t,
                      CASE WHEN scanner THEN '203.0.' || ((n % 2000) / 250) || '.' || (n % 250)
+                          -- crawlers from their operators' networks, as in real traffic
+                          WHEN agent_i = {GOOGLEBOT} THEN '66.249.' || (64 + n % 16) || '.' || (n % 250)
+                          WHEN agent_i = {BINGBOT} THEN '157.55.39.' || (n % 250)
                           ELSE (ARRAY[52, 66, 93, 185])[1 + (n % 4)] || '.' || ((n / 4) % 256) || '.'
                                || ((n / 1024) % 100) || '.' || (1 + (n / 102400) % 250) END AS ip,
                      CASE WHEN scanner OR random() < 0.03
@@ -90,11 +94,11 @@ def generate(url: str, requests: int, objects: int, start: str, days: float, see
                           ELSE ({_array(PATHS)})[1 + floor(random() * {len(PATHS)})::int] END AS path,
                      CASE WHEN scanner THEN 404 ELSE (ARRAY[200, 200, 200, 304, 404])[1 + floor(random() * 5)::int]
                      END AS status,
-                     CASE WHEN scanner THEN 'python-requests/2.31.0'
-                          ELSE ({_array(AGENTS)})[1 + floor(random() * {len(AGENTS)})::int] END AS agent
+                     CASE WHEN scanner THEN 'python-requests/2.31.0' ELSE ({_array(AGENTS)})[1 + agent_i] END AS agent
               FROM (
                 SELECT g, random() < 0.01 AS scanner,
                        floor(random() * 100000)::int AS n,
+                       floor(random() * {len(AGENTS)})::int AS agent_i,
                        CAST(:start AS timestamptz)
                          + ((g - :first_line) * :days * 86400.0 / :requests + random() * 60) * interval '1 second' AS base
                 FROM generate_series(:first_line, :first_line + :requests - 1) g

@@ -44,6 +44,19 @@ RESULTS = [("Hit", 200), ("Miss", 200), ("RefreshHit", 200), ("Miss", 404), ("Er
 TYPES = ["text/html", "application/javascript", "text/css", "image/png", "application/json", "-"]  # fmt: skip
 
 
+# Real crawlers come from their operators' networks (netsift/detection/rules/
+# crawler_networks.yaml); a generator that gave them random addresses would
+# make every crawler request an impersonation alert, which real traffic is not.
+CRAWLER_NETWORKS = {"Googlebot": "66.249.{}", "bingbot": "157.55.{}", "GPTBot": "20.171.{}"}
+
+
+def client_address(agent: str, octets: tuple[int, int, int, int]) -> str:
+    for claim, network in CRAWLER_NETWORKS.items():
+        if claim in agent:
+            return f"{network.format(64 + octets[2] % 16 if claim == 'Googlebot' else 39)}.{octets[3]}"
+    return ".".join(map(str, octets))
+
+
 def request_line(rng: random.Random, when: datetime) -> str:
     probe = rng.random() < 0.05
     path = rng.choice(PROBES if probe else PATHS)
@@ -51,7 +64,8 @@ def request_line(rng: random.Random, when: datetime) -> str:
     if probe:
         status = rng.choice((404, 403, 404, 200))
     agent = rng.choice(USER_AGENTS)
-    ip = f"{rng.choice((52, 66, 93, 185, 203))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    octets = (rng.choice((52, 66, 93, 185, 203)), rng.randrange(256), rng.randrange(256), rng.randrange(1, 255))
+    ip = client_address(agent, octets)
     return "\t".join(request_fields(rng, when, path=path, status=status, agent=agent, ip=ip, result=result)) + "\n"
 
 
