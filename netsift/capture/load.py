@@ -12,6 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from netsift.partitions import (
+    CAPTURE_TABLES, guarded_rows, loaded_with_days, partition_days,
+)  # fmt: skip
 from netsift.schema import (
     connections,
     dns_queries,
@@ -39,6 +42,7 @@ TABLES = {
     "http_requests": (http_requests, HTTP_COLUMNS),
     "extracted_files": (extracted_files, FILE_COLUMNS),
 }
+TS_INDEX = {name: columns.index("ts") for name, (_, columns) in TABLES.items()}
 
 
 # Folders of captures often hold notes and Zeek logs beside them: these names
@@ -83,7 +87,8 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
             twin = _loaded_twin(conn, info.sha256, object_id)
             if twin:
                 return ObjectResult(obj.uri, ledger.SKIPPED, error=f"same capture as {twin}")
-            counts = _write_rows(conn, dissect(capture, object_id, info, limits), settings.copy_chunk_rows)
+            rows = _guarded(conn, dissect(capture, object_id, info, limits))
+            counts = _write_rows(conn, rows, settings.copy_chunk_rows)
             conn.execute(insert(pcap_files).values(
                 source_object_id=object_id, sha256=info.sha256, md5=info.md5,
                 size_bytes=info.size_bytes, packets=info.packets, link_type=info.link_type,
@@ -95,7 +100,7 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
                 obj.uri, status, sum(counts.values()), error=info.partial, rows_by_table=counts
             )
 
-        return ledger.load_once(
+        return loaded_with_days(engine, lambda: ledger.load_once(
             engine,
             obj,
             kind=KIND,
@@ -103,7 +108,17 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
             tables=(pcap_files, *(table for table, _ in TABLES.values())),
             write=write,
             data_errors=(CaptureError,),
-        )
+        ), CAPTURE_TABLES, obj.uri)  # fmt: skip
+
+
+def _guarded(conn: Connection, rows):
+    """On partitioned tables (PostgreSQL), rows only for days that have a
+    partition: a capture of a new day is dissected to its end to learn its
+    days, gives up its transaction, and is read again once they are made."""
+    known = partition_days(conn, CAPTURE_TABLES)
+    if not known:
+        return rows
+    return guarded_rows(rows, known, lambda item: (item[0], item[1][TS_INDEX[item[0]]]))
 
 
 def _loaded_twin(conn: Connection, sha256: str, object_id: int) -> str | None:
