@@ -95,6 +95,24 @@ def test_prune_drops_old_capture_days_and_removes_what_a_delete_would(pg, tmp_pa
     assert all(v == 0 for t, v in prune(engine_for(pg), cutoff).items() if t in CAPTURE_TABLES)
 
 
+def test_a_pcap_of_a_new_day_is_dissected_once_and_one_over_midnight_twice(pg, tmp_path, monkeypatch):
+    import netsift.capture.load as capture_load
+
+    calls, real = [], capture_load.dissect
+
+    def counted(*args, **kwargs):  # counts dissections run, not generators made
+        calls.append(1)
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(capture_load, "dissect", counted)
+    capture_over(tmp_path / "day.pcap", datetime(2021, 9, 5, tzinfo=timezone.utc), [1, 20])
+    assert load_all(pg, tmp_path)[0].status == "loaded" and len(calls) == 1
+    (tmp_path / "day.pcap").unlink()
+    capture_over(tmp_path / "midnight.pcap", datetime(2021, 9, 6, tzinfo=timezone.utc), [23, 25])
+    assert load_all(pg, tmp_path)[0].status == "loaded" and len(calls) == 1 + 2
+    assert date(2021, 9, 7) in days_of(pg, "dns_queries")
+
+
 def test_concurrent_captures_on_the_same_new_days_all_load(pg, tmp_path):
     folders = []
     for n in range(3):

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, select
 
 from netsift.partitions import (
-    CAPTURE_TABLES, guarded_rows, loaded_with_days, partition_days,
+    CAPTURE_TABLES, MissingPartitions, guarded_rows, loaded_with_days, partition_days,
 )  # fmt: skip
 from netsift.schema import (
     connections,
@@ -27,6 +27,7 @@ from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.capture.conn import CONNECTION_COLUMNS, epoch_to_datetime
 from netsift.capture.dissect import Limits, capture_info, dissect, ensure_uncompressed
+from netsift.capture.pcapfile import first_packet_time
 from netsift.capture.dns import DNS_COLUMNS
 from netsift.capture.http import FILE_COLUMNS, HTTP_COLUMNS
 from netsift.capture.tshark import CaptureError
@@ -87,7 +88,7 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
             twin = _loaded_twin(conn, info.sha256, object_id)
             if twin:
                 return ObjectResult(obj.uri, ledger.SKIPPED, error=f"same capture as {twin}")
-            rows = _guarded(conn, dissect(capture, object_id, info, limits))
+            rows = _guarded(conn, dissect(capture, object_id, info, limits), first_packet_time(capture))
             counts = _write_rows(conn, rows, settings.copy_chunk_rows)
             conn.execute(insert(pcap_files).values(
                 source_object_id=object_id, sha256=info.sha256, md5=info.md5,
@@ -111,13 +112,21 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
         ), CAPTURE_TABLES, obj.uri)  # fmt: skip
 
 
-def _guarded(conn: Connection, rows):
-    """On partitioned tables (PostgreSQL), rows only for days that have a
-    partition: a capture of a new day is dissected to its end to learn its
-    days, gives up its transaction, and is read again once they are made."""
+def _guarded(conn: Connection, rows, first: float | None):
+    """On partitioned tables (PostgreSQL), rows only for days that have a partition.
+
+    The first packet's day (a pcap's, read from its first record) is checked
+    before tshark runs: a capture of a new day gives up its transaction at
+    once, the day is made, and the capture is read again. Other new days (a
+    capture over midnight, pcapng) are learnt by dissecting to the end.
+    """
     known = partition_days(conn, CAPTURE_TABLES)
     if not known:
         return rows
+    if first is not None:
+        day = epoch_to_datetime(first).date()
+        if any(day not in days for days in known.values()):
+            raise MissingPartitions({day})
     return guarded_rows(rows, known, lambda item: (item[0], item[1][TS_INDEX[item[0]]]))
 
 
