@@ -67,13 +67,6 @@ def day_bounds(day: date) -> tuple[str, str]:
     return f"{day:%Y-%m-%d} 00:00:00+00", f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00"
 
 
-def is_partitioned(conn: Connection, table: str = TABLE) -> bool:
-    if conn.dialect.name != "postgresql":
-        return False
-    kind = conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}).scalar()
-    return kind == "p"
-
-
 def attached_days(conn: Connection, table: str = TABLE) -> set[date]:
     """Days that have a partition now (our own naming, set by `partition_name`)."""
     names = conn.execute(text(
