@@ -78,12 +78,15 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
     limits = Limits.from_settings(settings)
     with tempfile.TemporaryDirectory(prefix="netsift-capture-") as scratch:
         workdir = Path(scratch)  # mode 0700: mkdtemp's own
+        fetched: list[Path] = []  # kept for a second round, after new days are made
 
         def write(conn: Connection, object_id: int) -> ObjectResult:
             # Fetched only now, once the ledger says this version is not loaded:
             # a scheduled run skips what it has without downloading it again.
-            stored = fetch(obj, workdir, s3_client, limits.max_capture_bytes)
-            capture = ensure_uncompressed(stored, workdir, limits.max_capture_bytes)
+            if not fetched:
+                stored = fetch(obj, workdir, s3_client, limits.max_capture_bytes)
+                fetched.append(ensure_uncompressed(stored, workdir, limits.max_capture_bytes))
+            capture = fetched[0]
             info = capture_info(capture)
             twin = _loaded_twin(conn, info.sha256, object_id)
             if twin:
