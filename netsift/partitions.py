@@ -1,8 +1,9 @@
-"""Daily partitions of cloudfront_requests on PostgreSQL (migration 0011).
+"""Daily partitions on PostgreSQL: cloudfront_requests (migration 0011) and
+the capture tables (0014), each by the UTC day of its `ts`.
 
-A prune then drops whole days instead of deleting rows. `ts` is NOT NULL, so
-there is no DEFAULT partition: a row whose day has no partition is refused by
-PostgreSQL, never parked where it would block creating that day later.
+A prune then drops whole days instead of deleting rows. `ts` is NOT NULL in
+each, so there is no DEFAULT partition: a row whose day has no partition is
+refused by PostgreSQL, never parked where it would block creating that day later.
 
 Partitions are made outside any loader's transaction. Attaching one clones
 the foreign key to source_objects, which locks that table against the ledger
@@ -18,32 +19,47 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
 TABLE = "cloudfront_requests"
-# One key for every process making partitions of this table: pg_advisory_xact_lock(int8).
+# A capture's rows go to all four: its days are made in each together.
+CAPTURE_TABLES = ("connections", "dns_queries", "http_requests", "extracted_files")
+PARTITIONED_TABLES = (TABLE, *CAPTURE_TABLES)
+# One key for every process making partitions of these tables: pg_advisory_xact_lock(int8).
 ADVISORY_KEY = 0x6E657473_69667401
-_NAME = re.compile(rf"\A{TABLE}_p(\d{{8}})\Z")
+_ANY_NAME = re.compile(rf"\A(?:{'|'.join(PARTITIONED_TABLES)})_p\d{{8}}\Z")
+# A load that met new days is read again once they exist; more than a few
+# rounds means partitions keep vanishing (a prune racing the load).
+PARTITION_ROUNDS = 3
+T = TypeVar("T")
 
 
 class MissingPartitions(Exception):
     """Rows for days that have no partition yet; the load is to be retried after `days` exist."""
 
     def __init__(self, days: set[date]):
-        super().__init__(f"{TABLE}: no partition for {', '.join(sorted(map(str, days)))}")
+        super().__init__(f"no partition for {', '.join(sorted(map(str, days)))}")
         self.days = days
 
 
 def not_a_partition(name, type_, parent_names) -> bool:
     """For Alembic's `include_name`: the day partitions are made at run time,
     not by a migration, so a schema comparison leaves them out."""
-    return not (type_ == "table" and _NAME.match(name or ""))
+    return not (type_ == "table" and _ANY_NAME.match(name or ""))
 
 
-def partition_name(day: date) -> str:
-    return f"{TABLE}_p{day:%Y%m%d}"
+def partition_name(day: date, table: str = TABLE) -> str:
+    return f"{table}_p{day:%Y%m%d}"
+
+
+def _day_of(name: str | None, table: str) -> date | None:
+    """The day a partition of `table` holds, by our own naming (`partition_name`)."""
+    prefix = f"{table}_p"
+    if not name or not name.startswith(prefix) or not re.fullmatch(r"\d{8}", name[len(prefix):]):
+        return None
+    return datetime.strptime(name[len(prefix):], "%Y%m%d").date()
 
 
 def day_bounds(day: date) -> tuple[str, str]:
@@ -51,61 +67,66 @@ def day_bounds(day: date) -> tuple[str, str]:
     return f"{day:%Y-%m-%d} 00:00:00+00", f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00"
 
 
-def is_partitioned(conn: Connection) -> bool:
-    if conn.dialect.name != "postgresql":
-        return False
-    kind = conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": TABLE}).scalar()
-    return kind == "p"
-
-
-def attached_days(conn: Connection) -> set[date]:
+def attached_days(conn: Connection, table: str = TABLE) -> set[date]:
     """Days that have a partition now (our own naming, set by `partition_name`)."""
     names = conn.execute(text(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = to_regclass(:t)"
-    ), {"t": TABLE}).scalars()  # fmt: skip
-    return {datetime.strptime(m[1], "%Y%m%d").date() for name in names if (m := _NAME.match(name))}
+    ), {"t": table}).scalars()  # fmt: skip
+    return {day for name in names if (day := _day_of(name, table))}
 
 
-def partition_days(conn: Connection) -> set[date] | None:
-    """The days that have a partition, or None when the table is not
-    partitioned (SQLite, or PostgreSQL before 0011): one query per load."""
+def partition_days(conn: Connection, tables: Iterable[str] = (TABLE,)) -> dict[str, set[date]]:
+    """The days that have a partition, by table, for those of `tables` that
+    are partitioned (none on SQLite, or on PostgreSQL before 0011/0014): one
+    query per load."""
     if conn.dialect.name != "postgresql":
-        return None
-    names = conn.execute(text(
-        "SELECT c.relname FROM pg_class p LEFT JOIN pg_inherits i ON i.inhparent = p.oid "
-        "LEFT JOIN pg_class c ON c.oid = i.inhrelid WHERE p.oid = to_regclass(:t) AND p.relkind = 'p'"
-    ), {"t": TABLE}).scalars().all()  # fmt: skip
-    if not names:
-        return None
-    return {datetime.strptime(m[1], "%Y%m%d").date() for name in names if name and (m := _NAME.match(name))}
+        return {}
+    found = conn.execute(text(
+        "SELECT p.relname, c.relname FROM pg_class p LEFT JOIN pg_inherits i ON i.inhparent = p.oid "
+        "LEFT JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE p.relkind = 'p' AND p.oid IN (SELECT to_regclass(t) FROM unnest(CAST(:ts AS text[])) AS t)"
+    ), {"ts": list(tables)}).all()  # fmt: skip
+    known: dict[str, set[date]] = {}
+    for table, name in found:
+        days = known.setdefault(table, set())
+        if day := _day_of(name, table):
+            days.add(day)
+    return known
 
 
-def guarded_rows(rows: Iterable[Sequence], known: set[date], ts_index: int) -> Iterator[Sequence]:
-    """The rows, as long as each one's day has a partition.
+def guarded_rows(
+    rows: Iterable[T], known: dict[str, set[date]], place: Callable[[T], tuple[str, datetime]]
+) -> Iterator[T]:
+    """The rows, as long as each one's day has a partition in its table.
 
-    At the first row that has none, the rest are still read (not written) to
-    learn every missing day at once, so the load is retried once, not once per
-    day; then `MissingPartitions` aborts the COPY and its transaction.
+    `place` says a row's table and `ts`; rows of tables not in `known` (not
+    partitioned) pass. At the first row that has none, the rest are still
+    read (not written) to learn every missing day at once, so the load is
+    retried once, not once per day; then `MissingPartitions` aborts the COPY
+    and its transaction.
     """
-    low = high = None
+    current: dict[str, tuple[datetime, datetime]] = {}  # each table's last day seen, as a range
     missing: set[date] = set()
     for row in rows:
-        ts = row[ts_index]
-        if low is None or not (low <= ts < high):
-            day = ts.astimezone(timezone.utc).date()
-            if day not in known:
-                missing.add(day)
-            low = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-            high = low + timedelta(days=1)
+        table, ts = place(row)
+        days = known.get(table)
+        if days is not None:
+            low, high = current.get(table) or (None, None)
+            if low is None or not (low <= ts < high):
+                day = ts.astimezone(timezone.utc).date()
+                if day not in days:
+                    missing.add(day)
+                low = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+                current[table] = (low, low + timedelta(days=1))
         if not missing:
             yield row
     if missing:
         raise MissingPartitions(missing)
 
 
-def create_days(engine: Engine, days: Iterable[date]) -> list[str]:
-    """Make the partitions of `days` that do not exist yet; the names made.
+def create_days(engine: Engine, days: Iterable[date], tables: Iterable[str] = (TABLE,)) -> list[str]:
+    """Make the partitions of `days` that do not exist yet in `tables`; the names made.
 
     Its own transaction, under a transaction-level advisory lock, so concurrent
     loaders asking for the same day make it once and the others find it made.
@@ -113,38 +134,58 @@ def create_days(engine: Engine, days: Iterable[date]) -> list[str]:
     made = []
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
-        existing = attached_days(conn)
-        for day in sorted(set(days) - existing):
-            name = partition_name(day)
-            low, high = day_bounds(day)
-            # Names and bounds come from a date object, never from log text.
-            conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS "{name}" (LIKE "{TABLE}" INCLUDING DEFAULTS)')
-            conn.exec_driver_sql(
-                f"ALTER TABLE \"{TABLE}\" ATTACH PARTITION \"{name}\" FOR VALUES FROM ('{low}') TO ('{high}')"
-            )
-            made.append(name)
+        for table in tables:
+            existing = attached_days(conn, table)
+            for day in sorted(set(days) - existing):
+                name = partition_name(day, table)
+                low, high = day_bounds(day)
+                # Names and bounds come from a date object and our own table
+                # names, never from log text.
+                conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS "{name}" (LIKE "{table}" INCLUDING DEFAULTS)')
+                conn.exec_driver_sql(
+                    f"ALTER TABLE \"{table}\" ATTACH PARTITION \"{name}\" FOR VALUES FROM ('{low}') TO ('{high}')"
+                )
+                made.append(name)
     return made
 
 
-# Days this process made or saw made: a hint that spares a transaction per
-# object, never trusted for correctness (a prune may have dropped one since;
-# `guarded_rows` checks the catalog in the load's own transaction).
-_SEEN_DAYS: set[date] = set()
+# Days this process made or saw made, by table: a hint that spares a
+# transaction per object, never trusted for correctness (a prune may have
+# dropped one since; `guarded_rows` checks the catalog in the load's own transaction).
+_SEEN_DAYS: set[tuple[str, date]] = set()
 
 
-def prepare_day(engine: Engine, day: date | None) -> None:
-    """Make `day`'s partition ahead of a load, when the object's name says its
-    hour: the load then needs no second read for a new day."""
-    if day is None or day in _SEEN_DAYS or engine.dialect.name != "postgresql":
+def prepare_days(engine: Engine, days: Iterable[date | None], tables: Iterable[str] = (TABLE,)) -> None:
+    """Make the partitions of `days` ahead of a load, when the object's name
+    (CloudFront) or its first and last packet (captures) say them: the load
+    then needs no second read for a new day."""
+    wanted = {(table, day) for table in tables for day in days if day is not None} - _SEEN_DAYS
+    if not wanted or engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:
-        if not is_partitioned(conn):
-            return
-    create_days(engine, [day])
-    _SEEN_DAYS.add(day)
+        partitioned = set(partition_days(conn, {table for table, _ in wanted}))
+    wanted = {(table, day) for table, day in wanted if table in partitioned}
+    if wanted:
+        create_days(engine, {day for _, day in wanted}, sorted({table for table, _ in wanted}))
+        _SEEN_DAYS.update(wanted)
 
 
-def drop_days_before(engine: Engine, cutoff: datetime) -> tuple[int, list[str]]:
+def loaded_with_days(engine: Engine, load: Callable[[], T], tables: Iterable[str], what: str) -> T:
+    """`load()`, run again after making the days it found missing.
+
+    Nothing of the failed round committed; the days are made outside any
+    load's transaction. More than a few rounds means partitions keep
+    vanishing (a prune racing the load).
+    """
+    for _ in range(PARTITION_ROUNDS):
+        try:
+            return load()
+        except MissingPartitions as missing:
+            create_days(engine, missing.days, tables)
+    raise RuntimeError(f"{what}: partitions of its days kept disappearing during the load")
+
+
+def drop_days_before(engine: Engine, cutoff: datetime, table: str = TABLE) -> tuple[int, list[str]]:
     """Drop the partitions wholly older than `cutoff`: rows they held, names dropped.
 
     DETACH ... CONCURRENTLY, outside a transaction, so the console's readers
@@ -158,24 +199,24 @@ def drop_days_before(engine: Engine, cutoff: datetime) -> tuple[int, list[str]]:
         pending = dict(conn.execute(text(
             "SELECT c.relname, i.inhdetachpending FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = to_regclass(:t)"
-        ), {"t": TABLE}).all())  # fmt: skip
+        ), {"t": table}).all())  # fmt: skip
         leftovers = conn.execute(text(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND NOT c.relispartition "
             "AND c.relname LIKE :pattern"
-        ), {"pattern": f"{TABLE}\\_p%"}).scalars().all()  # fmt: skip
-    old = sorted(name for name in pending if (m := _NAME.match(name)) and
-                 datetime.strptime(m[1], "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(days=1) <= cutoff)
+        ), {"pattern": f"{table}\\_p%"}).scalars().all()  # fmt: skip
+    old = sorted(name for name in pending if (day := _day_of(name, table)) and
+                 datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1) <= cutoff)
     auto = engine.execution_options(isolation_level="AUTOCOMMIT")
     for name in old:
         with auto.connect() as conn:
             removed += conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar()
             how = "FINALIZE" if pending[name] else "CONCURRENTLY"
-            conn.exec_driver_sql(f'ALTER TABLE "{TABLE}" DETACH PARTITION "{name}" {how}')
+            conn.exec_driver_sql(f'ALTER TABLE "{table}" DETACH PARTITION "{name}" {how}')
             conn.exec_driver_sql(f'DROP TABLE "{name}"')
         dropped.append(name)
     for name in leftovers:
-        if _NAME.match(name):
+        if _day_of(name, table):
             with auto.connect() as conn:
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     return removed, dropped

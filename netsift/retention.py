@@ -5,9 +5,10 @@ Requests, capture rows, rejected lines and alerts are removed; the
 their rows, so a pruned object is never loaded again by a run that lists it.
 Deletes run in batches, each its own transaction, so a prune of a busy year
 neither holds locks for long nor needs the whole of it in one WAL segment.
-On PostgreSQL cloudfront_requests is partitioned by day (migration 0011): the
-days wholly before the cutoff are dropped, and only the day that straddles it
-is deleted from.
+On PostgreSQL cloudfront_requests (migration 0011) and the capture tables
+(0014) are partitioned by day: the days wholly before the cutoff are dropped,
+and only the day that straddles it is deleted from. Every one of these `ts`
+is NOT NULL (extracted_files' since 0014), so no row escapes a prune.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, Table, delete, func, select, tuple_
 
-from netsift.partitions import drop_days_before, is_partitioned
+from netsift.partitions import drop_days_before, partition_days
 
 from netsift.schema import (
     alerts,
@@ -55,24 +56,28 @@ def _delete_older(engine: Engine, table: Table, column, cutoff: datetime, key: l
             return removed
 
 
+# Each table by its time column, deleted by key; the key holds `ts` where
+# PostgreSQL's partitioned key does (partitioned tables want the partition key in it).
+TIMED = (
+    (cloudfront_requests, ("source_object_id", "line_number", "ts")),
+    (http_requests, ("id", "ts")),
+    (dns_queries, ("id", "ts")),
+    (connections, ("source_object_id", "uid", "ts")),
+    (extracted_files, ("id", "ts")),
+)
+
+
 def prune(engine: Engine, cutoff: datetime) -> dict[str, int]:
     """Rows removed per table."""
     old_objects = select(source_objects.c.id).where(func.coalesce(source_objects.c.loaded_at,
                                                                   source_objects.c.updated_at) < cutoff)  # fmt: skip
     with engine.connect() as conn:
-        partitioned = is_partitioned(conn)
-    dropped = drop_days_before(engine, cutoff)[0] if partitioned else 0
-    removed = {
-        "cloudfront_requests": dropped + _delete_older(
-            engine, cloudfront_requests, cloudfront_requests.c.ts, cutoff,
-            [cloudfront_requests.c.source_object_id, cloudfront_requests.c.line_number, cloudfront_requests.c.ts]),
-        "http_requests": _delete_older(engine, http_requests, http_requests.c.ts, cutoff, [http_requests.c.id]),
-        "dns_queries": _delete_older(engine, dns_queries, dns_queries.c.ts, cutoff, [dns_queries.c.id]),
-        "connections": _delete_older(engine, connections, connections.c.ts, cutoff,
-                                     [connections.c.source_object_id, connections.c.uid]),
-        "extracted_files": _delete_older(engine, extracted_files, extracted_files.c.ts, cutoff, [extracted_files.c.id]),
-        "alerts": _delete_older(engine, alerts, alerts.c.last_seen, cutoff, [alerts.c.id]),
-    }  # fmt: skip
+        partitioned = partition_days(conn, [table.name for table, _ in TIMED])
+    removed = {}
+    for table, key in TIMED:
+        dropped = drop_days_before(engine, cutoff, table.name)[0] if table.name in partitioned else 0
+        removed[table.name] = dropped + _delete_older(engine, table, table.c.ts, cutoff, [table.c[k] for k in key])
+    removed["alerts"] = _delete_older(engine, alerts, alerts.c.last_seen, cutoff, [alerts.c.id])
     with engine.begin() as conn:
         removed["rejected_records"] = conn.execute(
             delete(rejected_records).where(rejected_records.c.source_object_id.in_(old_objects))

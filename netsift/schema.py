@@ -280,7 +280,8 @@ extracted_files = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     _capture_ref(),
-    Column("ts", Timestamp),
+    # Its request's time, else its connection's start (never NULL since 0014: a partition key).
+    Column("ts", Timestamp, nullable=False),
     Column("uid", Text, nullable=False, comment="the connection that carried it"),
     Column("host", Text),
     Column("uri", Text),

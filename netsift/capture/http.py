@@ -236,7 +236,10 @@ class HttpLog:
         )  # fmt: skip
 
     def _file_row(self, request: HttpRequest | None, conn: Conn, f: FileFacts) -> tuple:
-        ts = epoch_to_datetime(request.ts) if request else None
+        # Its request's time; a response whose request the capture missed
+        # gets its connection's start, so every file has a day (a partition
+        # key, and what a prune goes by) no later than its own.
+        ts = epoch_to_datetime(request.ts if request else conn.first_ts)
         return (
             self.object_id, ts, conn.uid, request.host if request else None,
             request.uri if request else None, f.size, f.mime_type, f.file_type,

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from netsift.partitions import (
+    CAPTURE_TABLES, MissingPartitions, guarded_rows, loaded_with_days, partition_days,
+)  # fmt: skip
 from netsift.schema import (
     connections,
     dns_queries,
@@ -24,6 +27,7 @@ from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.capture.conn import CONNECTION_COLUMNS, epoch_to_datetime
 from netsift.capture.dissect import Limits, capture_info, dissect, ensure_uncompressed
+from netsift.capture.pcapfile import first_packet_time
 from netsift.capture.dns import DNS_COLUMNS
 from netsift.capture.http import FILE_COLUMNS, HTTP_COLUMNS
 from netsift.capture.tshark import CaptureError
@@ -39,6 +43,7 @@ TABLES = {
     "http_requests": (http_requests, HTTP_COLUMNS),
     "extracted_files": (extracted_files, FILE_COLUMNS),
 }
+TS_INDEX = {name: columns.index("ts") for name, (_, columns) in TABLES.items()}
 
 
 # Folders of captures often hold notes and Zeek logs beside them: these names
@@ -73,17 +78,21 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
     limits = Limits.from_settings(settings)
     with tempfile.TemporaryDirectory(prefix="netsift-capture-") as scratch:
         workdir = Path(scratch)  # mode 0700: mkdtemp's own
+        fetched: list[Path] = []  # kept for a second round, after new days are made
 
         def write(conn: Connection, object_id: int) -> ObjectResult:
             # Fetched only now, once the ledger says this version is not loaded:
             # a scheduled run skips what it has without downloading it again.
-            stored = fetch(obj, workdir, s3_client, limits.max_capture_bytes)
-            capture = ensure_uncompressed(stored, workdir, limits.max_capture_bytes)
+            if not fetched:
+                stored = fetch(obj, workdir, s3_client, limits.max_capture_bytes)
+                fetched.append(ensure_uncompressed(stored, workdir, limits.max_capture_bytes))
+            capture = fetched[0]
             info = capture_info(capture)
             twin = _loaded_twin(conn, info.sha256, object_id)
             if twin:
                 return ObjectResult(obj.uri, ledger.SKIPPED, error=f"same capture as {twin}")
-            counts = _write_rows(conn, dissect(capture, object_id, info, limits), settings.copy_chunk_rows)
+            rows = _guarded(conn, dissect(capture, object_id, info, limits), first_packet_time(capture))
+            counts = _write_rows(conn, rows, settings.copy_chunk_rows)
             conn.execute(insert(pcap_files).values(
                 source_object_id=object_id, sha256=info.sha256, md5=info.md5,
                 size_bytes=info.size_bytes, packets=info.packets, link_type=info.link_type,
@@ -95,7 +104,7 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
                 obj.uri, status, sum(counts.values()), error=info.partial, rows_by_table=counts
             )
 
-        return ledger.load_once(
+        return loaded_with_days(engine, lambda: ledger.load_once(
             engine,
             obj,
             kind=KIND,
@@ -103,7 +112,25 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
             tables=(pcap_files, *(table for table, _ in TABLES.values())),
             write=write,
             data_errors=(CaptureError,),
-        )
+        ), CAPTURE_TABLES, obj.uri)  # fmt: skip
+
+
+def _guarded(conn: Connection, rows, first: float | None):
+    """On partitioned tables (PostgreSQL), rows only for days that have a partition.
+
+    The first packet's day (a pcap's, read from its first record) is checked
+    before tshark runs: a capture of a new day gives up its transaction at
+    once, the day is made, and the capture is read again. Other new days (a
+    capture over midnight, pcapng) are learnt by dissecting to the end.
+    """
+    known = partition_days(conn, CAPTURE_TABLES)
+    if not known:
+        return rows
+    if first is not None:
+        day = epoch_to_datetime(first).date()
+        if any(day not in days for days in known.values()):
+            raise MissingPartitions({day})
+    return guarded_rows(rows, known, lambda item: (item[0], item[1][TS_INDEX[item[0]]]))
 
 
 def _loaded_twin(conn: Connection, sha256: str, object_id: int) -> str | None:

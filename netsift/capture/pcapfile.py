@@ -91,6 +91,23 @@ def link_type_of(head: bytes) -> str | None:
 PCAPNG_PACKET_BLOCKS = (2, 3, 6)  # packet (obsolete), simple packet, enhanced packet: tshark's frames
 
 
+def first_packet_time(path: Path) -> float | None:
+    """The first record's timestamp (epoch seconds) of a pcap, from its
+    record header; None for pcapng (its time units live in interface
+    blocks) or a capture without a whole first record. A hint only: what
+    tshark reads decides the rows."""
+    with path.open("rb") as src:
+        head = src.read(24)
+        if len(head) < 24 or head[:4] not in PCAP_MAGICS:
+            return None
+        record = src.read(16)
+    if len(record) < 16:
+        return None
+    seconds, fraction = struct.unpack(PCAP_MAGICS[head[:4]] + "II", record[:8])
+    nanoseconds = head[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    return seconds + fraction / (1e9 if nanoseconds else 1e6)
+
+
 def write_frames(source: Path, target: Path, frames: Iterable[int]) -> int:
     """Copy the frames numbered `frames` (tshark's frame.number, from 1,
     ascending) of `source` into a new capture at `target`, keeping the

@@ -15,9 +15,7 @@ from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejecte
 from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
-from netsift.partitions import (
-    MissingPartitions, create_days, guarded_rows, partition_days, prepare_day,
-)  # fmt: skip
+from netsift.partitions import guarded_rows, loaded_with_days, partition_days, prepare_days
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
 from netsift.cloudfront.v2 import parquet_rows
@@ -25,10 +23,12 @@ from netsift.ingest.reading import UnreadableObject, buffered, is_parquet, spool
 from netsift.ingest.sources import SourceObject, open_body
 
 KIND = "cloudfront"
+TABLES = (cloudfront_requests.name,)
 TS_INDEX = CLOUDFRONT_COPY_COLUMNS.index("ts")
-# A load that met new days is read again once they exist; more than a few
-# rounds means partitions keep vanishing (a prune racing the load).
-PARTITION_ROUNDS = 3
+
+
+def _placed(row) -> tuple[str, object]:
+    return TABLES[0], row[TS_INDEX]
 
 
 def load_object(
@@ -44,8 +44,8 @@ def load_object(
     def write(conn: Connection, object_id: int) -> ObjectResult:
         def guarded(rows):
             """On a partitioned table, rows only for days that have a partition."""
-            known = partition_days(conn)
-            return rows if known is None else guarded_rows(rows, known, TS_INDEX)
+            known = partition_days(conn, TABLES)
+            return guarded_rows(rows, known, _placed) if known else rows
 
         parser = LogParser(
             source_object_id=object_id,
@@ -88,19 +88,13 @@ def load_object(
         )
         return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count)
 
-    prepare_day(engine, obj.hour.date() if obj.hour else None)
-    for _ in range(PARTITION_ROUNDS):
-        try:
-            return ledger.load_once(
-                engine,
-                obj,
-                kind=KIND,
-                parser_version=PARSER_VERSION,
-                tables=(cloudfront_requests,),
-                write=write,
-                data_errors=(UnreadableObject, NotCloudFrontLog),
-            )
-        except MissingPartitions as missing:
-            # Nothing of the object committed; make the days outside any load's transaction.
-            create_days(engine, missing.days)
-    raise RuntimeError(f"{obj.uri}: partitions of {KIND} days kept disappearing during the load")
+    prepare_days(engine, [obj.hour.date() if obj.hour else None], TABLES)
+    return loaded_with_days(engine, lambda: ledger.load_once(
+        engine,
+        obj,
+        kind=KIND,
+        parser_version=PARSER_VERSION,
+        tables=(cloudfront_requests,),
+        write=write,
+        data_errors=(UnreadableObject, NotCloudFrontLog),
+    ), TABLES, obj.uri)  # fmt: skip

@@ -16,6 +16,8 @@ A prune (`netsift prune`) then drops whole days instead of deleting rows.
   made again from their own definitions: a PostgreSQL view follows the table
   it was made on, which is the old one after a rename.
 
+The helpers take the table: 0014 partitions the capture tables with them.
+
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03
@@ -29,13 +31,11 @@ branch_labels = None
 depends_on = None
 
 TABLE = "cloudfront_requests"
-OLD = "cloudfront_requests_old"
-PK = "pk_cloudfront_requests"
 
 DEPENDENT_VIEWS = """
 WITH RECURSIVE deps(oid, depth) AS (
     SELECT DISTINCT r.ev_class, 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
-    WHERE d.refobjid = to_regclass(:t) AND r.ev_class <> to_regclass(:t)
+    WHERE d.refobjid IN (SELECT to_regclass(t) FROM unnest(CAST(:tables AS text[])) AS t) AND r.ev_class <> d.refobjid
   UNION ALL
     SELECT DISTINCT r.ev_class, deps.depth + 1 FROM deps
     JOIN pg_depend d ON d.refobjid = deps.oid JOIN pg_rewrite r ON r.oid = d.objid
@@ -56,19 +56,20 @@ def _run(statement: str) -> None:
         cursor.execute(statement)
 
 
-def _partition_of(day) -> str:
+def _partition_of(day, table: str = TABLE) -> str:
     """As netsift/partitions.py names them (kept here: a migration is frozen)."""
     from datetime import timedelta
 
-    name = f"{TABLE}_p{day:%Y%m%d}"
+    name = f"{table}_p{day:%Y%m%d}"
     low, high = f"{day:%Y-%m-%d} 00:00:00+00", f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00"
-    return f"CREATE TABLE \"{name}\" PARTITION OF \"{TABLE}\" FOR VALUES FROM ('{low}') TO ('{high}')"
+    return f"CREATE TABLE \"{name}\" PARTITION OF \"{table}\" FOR VALUES FROM ('{low}') TO ('{high}')"
 
 
-def _views(conn) -> list:
+def _views(conn, tables=(TABLE,)) -> list:
+    """The views reading any of `tables`, directly or through other views, the deepest last."""
     from sqlalchemy import text
 
-    return conn.execute(text(DEPENDENT_VIEWS), {"t": TABLE}).all()
+    return conn.execute(text(DEPENDENT_VIEWS), {"tables": list(tables)}).all()
 
 
 def _drop_views(views) -> None:
@@ -102,48 +103,69 @@ def _rebuild_parts(conn, table: str) -> tuple[list[str], list[str], str | None]:
     ), {"t": table}).scalars().all()  # fmt: skip
     if referencing:
         raise RuntimeError(f"{table}: foreign keys from {', '.join(referencing)} point to it; drop them first")
-    return [f'ALTER TABLE "{TABLE}" ADD CONSTRAINT "{name}" {body}' for name, body in fks], indexes, comment
+    return [f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {body}' for name, body in fks], indexes, comment
 
 
-def _finish(indexes, fks, comment, views, key: str) -> None:
-    """On the new table, now named TABLE: key, indexes, foreign keys, comment, views."""
-    _run(f'ALTER TABLE "{TABLE}" ADD CONSTRAINT "{PK}" PRIMARY KEY ({key})')
+def _owned_sequences(conn, table: str) -> list:
+    """(sequence, column) for the serial columns of `table`: a sequence goes
+    with the table that owns it, so the rebuilt table must take it over."""
+    from sqlalchemy import text
+
+    return conn.execute(text(
+        "SELECT s.relname, a.attname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+        "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+        "WHERE d.refobjid = to_regclass(:t) AND d.deptype = 'a' ORDER BY 1"
+    ), {"t": table}).all()  # fmt: skip
+
+
+def _rebuild(conn, table: str, key: str, partition_by: str | None) -> None:
+    """`table` made again with its rows, partitioned by day of `partition_by`
+    (or plain when None), under the primary key `key`. Its views must be
+    dropped first (and made again after)."""
+    from sqlalchemy import text
+
+    old = f"{table}_old"
+    fks, indexes, comment = _rebuild_parts(conn, table)
+    sequences = _owned_sequences(conn, table)
+    _run(f'ALTER TABLE "{table}" RENAME TO "{old}"')
+    partitioning = f" PARTITION BY RANGE ({partition_by})" if partition_by else ""
+    _run(
+        f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS INCLUDING COMMENTS INCLUDING STORAGE '
+        f"INCLUDING CONSTRAINTS){partitioning}"
+    )
+    if partition_by:
+        days = conn.execute(text(
+            f"SELECT DISTINCT ({partition_by} AT TIME ZONE 'UTC')::date FROM \"{old}\" ORDER BY 1"
+        )).scalars().all()  # fmt: skip
+        for day in days:
+            _run(_partition_of(day, table))
+    _run(f'INSERT INTO "{table}" SELECT * FROM "{old}"')
+    for sequence, column in sequences:
+        _run(f'ALTER SEQUENCE "{sequence}" OWNED BY "{table}"."{column}"')
+    _run(f'DROP TABLE "{old}"')  # its partitions, if any, go with it
+    # On the new table: key, indexes, foreign keys, comment.
+    _run(f'ALTER TABLE "{table}" ADD CONSTRAINT "pk_{table}" PRIMARY KEY ({key})')
     for definition in indexes:
-        # Definitions name the old table (renamed away): point them at TABLE.
+        # Definitions as read before the rename, some ON ONLY (a partitioned table's): ON `table`.
         definition = definition.replace(" ON ONLY ", " ON ")
         before, _, after = definition.partition(" ON ")
         _, _, rest = after.partition(" USING ")
-        _run(f'{before} ON "{TABLE}" USING {rest}')
+        _run(f'{before} ON "{table}" USING {rest}')
     for statement in fks:
         _run(statement)
     if comment is not None:
         escaped = comment.replace("'", "''")
-        _run(f"COMMENT ON TABLE \"{TABLE}\" IS '{escaped}'")
-    _create_views(views)
+        _run(f"COMMENT ON TABLE \"{table}\" IS '{escaped}'")
 
 
 def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name != "postgresql":
         return
-    from sqlalchemy import text
-
     views = _views(conn)
-    fks, indexes, comment = _rebuild_parts(conn, TABLE)
     _drop_views(views)
-    _run(f'ALTER TABLE "{TABLE}" RENAME TO "{OLD}"')
-    _run(
-        f'CREATE TABLE "{TABLE}" (LIKE "{OLD}" INCLUDING DEFAULTS INCLUDING COMMENTS INCLUDING STORAGE '
-        f"INCLUDING CONSTRAINTS) PARTITION BY RANGE (ts)"
-    )
-    days = conn.execute(text(
-        f"SELECT DISTINCT (ts AT TIME ZONE 'UTC')::date FROM \"{OLD}\" ORDER BY 1"
-    )).scalars().all()  # fmt: skip
-    for day in days:
-        _run(_partition_of(day))
-    _run(f'INSERT INTO "{TABLE}" SELECT * FROM "{OLD}"')
-    _run(f'DROP TABLE "{OLD}"')
-    _finish(indexes, fks, comment, views, "source_object_id, line_number, ts")
+    _rebuild(conn, TABLE, "source_object_id, line_number, ts", "ts")
+    _create_views(views)
 
 
 def downgrade() -> None:
@@ -151,13 +173,6 @@ def downgrade() -> None:
     if conn.dialect.name != "postgresql":
         return
     views = _views(conn)
-    fks, indexes, comment = _rebuild_parts(conn, TABLE)
     _drop_views(views)
-    _run(f'ALTER TABLE "{TABLE}" RENAME TO "{OLD}"')
-    _run(
-        f'CREATE TABLE "{TABLE}" (LIKE "{OLD}" INCLUDING DEFAULTS INCLUDING COMMENTS INCLUDING STORAGE '
-        f"INCLUDING CONSTRAINTS)"
-    )
-    _run(f'INSERT INTO "{TABLE}" SELECT * FROM "{OLD}"')
-    _run(f'DROP TABLE "{OLD}"')  # its partitions go with it
-    _finish(indexes, fks, comment, views, "source_object_id, line_number")
+    _rebuild(conn, TABLE, "source_object_id, line_number", None)
+    _create_views(views)
