@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 ETH_HEADER = b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb" + b"\x08\x00"
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
+T_REPEATS = 1_700_000_000.0
 
 
 def _checksum(data: bytes) -> int:
@@ -126,6 +127,20 @@ def write_capture(path: Path, packets: int, seed: int = 7) -> int:
                 http_request(rng.choice(paths), host, rng.choice(agents)),
                 http_response(body, "application/octet-stream"),
             ) + rng.random() * 0.01  # fmt: skip
+    return writer.packets
+
+
+def write_repeated_sessions(path: Path, flows: int = 92, times: int = 60, gap: float = 7200.0) -> int:
+    """The red team's beacon: `flows` HTTP sessions, each replayed `times`
+    times `gap` seconds apart on the same ports with the same sequence
+    numbers (tshark folds every replay into the first as retransmissions)."""
+    with path.open("wb") as sink:
+        writer = PcapWriter(sink)
+        for i in range(times):
+            for j in range(flows):
+                request = http_request(f"/beacon/{j:03d}?n={i:04d}", "c2.example", "agent")
+                writer.http_session(T_REPEATS + i * gap + j * 0.5, "10.0.0.7", f"198.51.100.{1 + j % 250}",
+                                    40000 + j, request, http_response(b"%04d" % i * 500))  # fmt: skip
     return writer.packets
 
 
