@@ -78,8 +78,8 @@ class FoldedSessions:
             budget -= 1
             part = scratch / "folds.pcap"
             flows = self._write_readdressed(capture, part, group, failed)
-            yield FoldPass(part, {flow: self.conns[i] for flow, i in flows.items() if i not in failed},
-                           _ports(self.conns[i] for i in group if decoded[i]))  # fmt: skip
+            kept = {flow: self.conns[i] for flow, i in flows.items() if i not in failed}
+            yield FoldPass(part, kept, _ports(self.conns[i] for i in group if decoded[i]))
             part.unlink()
         by_fold: dict[int, list[int]] = {}
         for i in sorted(failed):
@@ -92,17 +92,19 @@ class FoldedSessions:
             budget -= 1
             part = scratch / "fold.pcap"
             wanted = set(members)
-            write_frames(capture, part, (f for f, o in zip(self.frames, self.owners) if o in wanted))
+            frames = (f for f, owner in zip(self.frames, self.owners) if owner in wanted)
+            write_frames(capture, part, frames)
             conns = [self.conns[i] for i in members]
             yield FoldPass(part, {(c.orig_h, c.orig_p, c.resp_h, c.resp_p): c for c in conns},
                            _ports(self.conns[i] for i in members if decoded[i]))  # fmt: skip
             part.unlink()
 
-    def _write_readdressed(self, capture: Path, part: Path, group: list[int], failed: set[int]) -> dict[Flow, int]:
+    def _write_readdressed(self, capture: Path, part: Path, group: list[int],
+                           failed: set[int]) -> dict[Flow, int]:  # fmt: skip
         """Copy the group's frames into `part`, each replay's originator
         given a synthetic address; returns the flows the copy shows. A
-        replay whose addresses do not parse, beyond the synthetic IPv4
-        addresses, or with a frame not rewritten joins `failed` (its frames
+        replay whose addresses do not parse or are its own peer's, beyond
+        the synthetic IPv4 addresses, or with a frame not rewritten joins `failed` (its frames
         still copied are those of a flow no other replay has)."""
         addresses = SyntheticAddresses({a for i in group if (a := packed(self.conns[i].resp_h))})
         rewrites: dict[int, Readdress] = {}
@@ -110,7 +112,10 @@ class FoldedSessions:
         for i in group:
             conn = self.conns[i]
             orig, resp = packed(conn.orig_h), packed(conn.resp_h)
-            synthetic = addresses.replacing(orig) if orig and resp and len(orig) == len(resp) else None
+            # a flow from an address and port to themselves has no direction to tell apart
+            distinct = (orig and resp and len(orig) == len(resp)
+                        and (orig, conn.orig_p) != (resp, conn.resp_p))  # fmt: skip
+            synthetic = addresses.replacing(orig) if distinct else None
             if synthetic is None:
                 failed.add(i)
                 continue

@@ -88,12 +88,14 @@ def link_type_of(head: bytes) -> str | None:
     raise CaptureError(f"not a pcap or pcapng capture (first bytes {head[:8].hex()})")
 
 
-PCAPNG_PACKET_BLOCKS = (2, 3, 6)  # packet (obsolete), simple packet, enhanced packet: tshark's frames
+# packet (obsolete), simple packet, enhanced packet: tshark's frames
+PCAPNG_PACKET_BLOCKS = (2, 3, 6)
 PCAPNG_INTERFACE_BLOCK = 1
 FrameEdit = Callable[[int, int, memoryview], bool]
 
 
-def write_frames(source: Path, target: Path, frames: Iterable[int], edit: FrameEdit | None = None) -> int:
+def write_frames(source: Path, target: Path, frames: Iterable[int],
+                 edit: FrameEdit | None = None) -> int:  # fmt: skip
     """Copy the frames numbered `frames` (tshark's frame.number, from 1,
     ascending) of `source` into a new capture at `target`, keeping the
     file's headers (pcapng: every non-packet block, so interfaces stay);
@@ -113,7 +115,8 @@ def write_frames(source: Path, target: Path, frames: Iterable[int], edit: FrameE
     raise CaptureError(f"not a pcap or pcapng capture (first bytes {head.hex()})")
 
 
-def _pcap_frames(src: BinaryIO, sink: BinaryIO, magic: bytes, order: str, wanted, keep: FrameEdit) -> int:
+def _pcap_frames(src: BinaryIO, sink: BinaryIO, magic: bytes, order: str, wanted,
+                 keep: FrameEdit) -> int:  # fmt: skip
     header = src.read(20)
     sink.write(magic + header)
     link_type = struct.unpack(order + "I", header[16:20])[0] & 0xFFFF if len(header) == 20 else -1
@@ -176,7 +179,8 @@ def _pcapng_frames(src: BinaryIO, sink: BinaryIO, first: bytes, wanted, keep: Fr
     return copied
 
 
-def _pcapng_packet(block: bytearray, kind: int, order: str, link_types: list[int]) -> tuple[int, memoryview]:
+def _pcapng_packet(block: bytearray, kind: int, order: str,
+                   link_types: list[int]) -> tuple[int, memoryview]:  # fmt: skip
     """A packet block's link type and its captured bytes (a view into the block)."""
     if len(block) < (16 if kind == 3 else 32):
         return -1, memoryview(block)[:0]  # too short to hold its own fields: nothing to read
@@ -188,6 +192,7 @@ def _pcapng_packet(block: bytearray, kind: int, order: str, link_types: list[int
     else:  # obsolete packet: 16-bit interface id and drop count, then as enhanced
         interface, captured = struct.unpack(order + "H10xI", block[8:24])
         start = 28
-    captured = max(0, min(captured, len(block) - 4 - start))  # the block's length was checked, not this one
+    # the block's length was checked against the file, not this field against the block
+    captured = max(0, min(captured, len(block) - 4 - start))
     link_type = link_types[interface] if interface < len(link_types) else -1
     return link_type, memoryview(block)[start : start + captured]

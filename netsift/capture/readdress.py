@@ -51,9 +51,9 @@ def ip_offset(link_type: int, packet: memoryview) -> int | None:
         return 0
     if link_type == NULL:
         family = bytes(packet[:4])
-        known = len(family) == 4 and (
-            int.from_bytes(family, "little") in BSD_FAMILIES or int.from_bytes(family, "big") in BSD_FAMILIES
-        )  # the capturing host's byte order
+        known = len(family) == 4 and any(  # in the capturing host's byte order
+            int.from_bytes(family, order) in BSD_FAMILIES for order in ("little", "big")
+        )
         return 4 if known else None
     if link_type == LINUX_SLL:
         return 16 if bytes(packet[14:16]) in ETHERTYPES_IP else None
@@ -80,7 +80,8 @@ def tcp_headers(packet: memoryview, offset: int) -> TcpHeaders | None:
         header_len = (head[0] & 0x0F) * 4
         if header_len < 20 or head[9] != TCP or int.from_bytes(head[6:8], "big") & 0x1FFF:
             return None
-        src, dst, transport = slice(offset + 12, offset + 16), slice(offset + 16, offset + 20), offset + header_len
+        src, dst = slice(offset + 12, offset + 16), slice(offset + 16, offset + 20)
+        transport = offset + header_len
     elif len(head) == 40 and head[0] >> 4 == 6:
         following, transport = head[6], offset + 40
         for _ in range(MAX_IPV6_OPTION_HEADERS):
@@ -119,10 +120,10 @@ class Readdress:
         found = tcp_headers(packet, offset) if offset is not None else None
         if found is None:
             return False
-        src, dst = bytes(packet[found.src]), bytes(packet[found.dst])
-        if (src, found.sport, dst, found.dport) == (self.orig, self.orig_p, self.resp, self.resp_p):
+        seen = (bytes(packet[found.src]), found.sport, bytes(packet[found.dst]), found.dport)
+        if seen == (self.orig, self.orig_p, self.resp, self.resp_p):
             packet[found.src] = self.synthetic
-        elif (src, found.sport, dst, found.dport) == (self.resp, self.resp_p, self.orig, self.orig_p):
+        elif seen == (self.resp, self.resp_p, self.orig, self.orig_p):
             packet[found.dst] = self.synthetic
         else:
             return False
@@ -167,20 +168,24 @@ class SyntheticAddresses:
         """An unused address with `real`'s checksum sum; None when IPv4's run out."""
         target = ones_sum(_words(real))
         while True:
-            if len(real) == 4:
-                if self._next_v4 >= IPV4_SYNTHETIC:
-                    return None
-                first, second = divmod(self._next_v4, 256)
-                self._next_v4 += 1
-                high = _FIRST_OCTETS[first] << 8 | second
-                candidate = bytes([high >> 8, high & 0xFF]) + _balancing(target, [high]).to_bytes(2, "big")
-            else:
-                n, self._next_v6 = self._next_v6, self._next_v6 + 1
-                words = [*_IPV6_PREFIX, *(0x8000 | (n >> shift) & 0x7FFF for shift in (60, 45, 30, 15, 0))]
-                last = _balancing(target, words) or 0xFFFF  # the same in one's complement, not a zero group
-                candidate = b"".join(w.to_bytes(2, "big") for w in [*words, last])
-            if candidate not in self.avoid:
+            candidate = self._ipv4(target) if len(real) == 4 else self._ipv6(target)
+            if candidate is None or candidate not in self.avoid:
                 return candidate
+
+    def _ipv4(self, target: int) -> bytes | None:
+        if self._next_v4 >= IPV4_SYNTHETIC:
+            return None
+        first, second = divmod(self._next_v4, 256)
+        self._next_v4 += 1
+        high = _FIRST_OCTETS[first] << 8 | second
+        return high.to_bytes(2, "big") + _balancing(target, [high]).to_bytes(2, "big")
+
+    def _ipv6(self, target: int) -> bytes:
+        n, self._next_v6 = self._next_v6, self._next_v6 + 1
+        counter = [0x8000 | (n >> shift) & 0x7FFF for shift in (60, 45, 30, 15, 0)]  # no zero group
+        words = [*_IPV6_PREFIX, *counter]
+        last = _balancing(target, words) or 0xFFFF  # the other zero of one's complement
+        return b"".join(word.to_bytes(2, "big") for word in [*words, last])
 
 
 def packed(address: str) -> bytes | None:
