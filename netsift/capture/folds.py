@@ -75,11 +75,12 @@ class FoldedSessions:
             if budget <= 0:
                 self.unpassed += [self.conns[i] for i in group]
                 continue
-            budget -= 1
             part = scratch / "folds.pcap"
             flows = self._write_readdressed(capture, part, group, failed)
             kept = {flow: self.conns[i] for flow, i in flows.items() if i not in failed}
-            yield FoldPass(part, kept, _ports(self.conns[i] for i in group if decoded[i]))
+            if kept:  # else nothing was rewritten (another framing): no pass spent on it
+                budget -= 1
+                yield FoldPass(part, kept, _ports(self.conns[i] for i in group if decoded[i]))
             part.unlink()
         by_fold: dict[int, list[int]] = {}
         for i in sorted(failed):
