@@ -239,3 +239,33 @@ def test_the_ipv4_synthetic_addresses_run_out_rather_than_repeat():
     found = {addresses.replacing(b"\x0a\x00\x00\x07") for _ in range(readdress.IPV4_SYNTHETIC)}
     assert len(found) == readdress.IPV4_SYNTHETIC and None not in found
     assert addresses.replacing(b"\x0a\x00\x00\x07") is None
+
+
+def test_frame_edits_reach_every_pcapng_packet_block_with_its_interface_link_type(tmp_path):
+    from netsift.capture.pcapfile import write_frames
+
+    def block(kind: int, body: bytes) -> bytes:
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", kind, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    source = tmp_path / "blocks.pcapng"
+    source.write_bytes(
+        block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+        + block(1, struct.pack("<HHI", 101, 0, 65535)) + block(1, struct.pack("<HHI", 1, 0, 65535))
+        + block(3, struct.pack("<I", 5) + b"simpl")  # simple packet: interface 0, 5 bytes (padded)
+        + block(2, struct.pack("<HHIIII", 1, 0, 0, 0, 3, 3) + b"old")  # obsolete packet on interface 1
+        + block(6, struct.pack("<IIIII", 1, 0, 0, 6, 6) + b"enhanc")  # enhanced, interface 1
+        + block(6, struct.pack("<IIIII", 0, 0, 0, 4, 4) + b"drop")
+    )  # fmt: skip
+    seen = []
+
+    def edit(position: int, link_type: int, packet: memoryview) -> bool:
+        seen.append((position, link_type, bytes(packet)))
+        packet[0:1] = b"X"
+        return position != 3
+
+    assert write_frames(source, tmp_path / "out.pcapng", [1, 2, 3, 4], edit) == 3
+    assert seen == [(0, 101, b"simpl"), (1, 1, b"old"), (2, 1, b"enhanc"), (3, 101, b"drop")]
+    out = (tmp_path / "out.pcapng").read_bytes()
+    assert b"Ximpl" in out and b"Xld" in out and b"Xnhanc" in out and b"drop" not in out
+    assert len(out) == source.stat().st_size - len(block(6, struct.pack("<IIIII", 0, 0, 0, 4, 4) + b"drop"))
