@@ -64,6 +64,7 @@ bench-objects: setup
 
 bench-pcap: setup
 	$(BIN)/python -m bench.pcap
+	$(BIN)/python -m bench.pcap_repeats
 
 parity: setup
 	$(BIN)/python -m bench.parity

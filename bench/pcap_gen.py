@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 ETH_HEADER = b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb" + b"\x08\x00"
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
+T_REPEATS = 1_700_000_000.0
+MPLS_LABEL = b"\x88\x47" + b"\x00\x01\x01\x40"  # ethertype, then label 16, bottom of stack, TTL 64
 
 
 def _checksum(data: bytes) -> int:
@@ -45,12 +47,14 @@ def _udp(sport: int, dport: int, payload: bytes) -> bytes:
 
 
 class PcapWriter:
-    def __init__(self, sink: BinaryIO) -> None:
+    def __init__(self, sink: BinaryIO, mpls: bool = False) -> None:
         self.sink, self.packets, self._ident = sink, 0, 0
+        # MPLS-labelled Ethernet: a framing tshark reads and netsift does not rewrite
+        self._link_header = ETH_HEADER[:12] + MPLS_LABEL if mpls else ETH_HEADER
         sink.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
 
     def frame(self, ts: float, ip_packet: bytes) -> None:
-        data = ETH_HEADER + ip_packet
+        data = self._link_header + ip_packet
         seconds = int(ts)
         self.sink.write(struct.pack("<IIII", seconds, int((ts - seconds) * 1e6), len(data), len(data)))
         self.sink.write(data)
@@ -126,6 +130,21 @@ def write_capture(path: Path, packets: int, seed: int = 7) -> int:
                 http_request(rng.choice(paths), host, rng.choice(agents)),
                 http_response(body, "application/octet-stream"),
             ) + rng.random() * 0.01  # fmt: skip
+    return writer.packets
+
+
+def write_repeated_sessions(path: Path, flows: int = 92, times: int = 60, gap: float = 7200.0,
+                            mpls: bool = False) -> int:  # fmt: skip
+    """The red team's beacon: `flows` HTTP sessions, each replayed `times`
+    times `gap` seconds apart on the same ports with the same sequence
+    numbers (tshark folds every replay into the first as retransmissions)."""
+    with path.open("wb") as sink:
+        writer = PcapWriter(sink, mpls)
+        for i in range(times):
+            for j in range(flows):
+                request = http_request(f"/beacon/{j:03d}?n={i:04d}", "c2.example", "agent")
+                writer.http_session(T_REPEATS + i * gap + j * 0.5, "10.0.0.7", f"198.51.100.{1 + j % 250}",
+                                    40000 + j, request, http_response(b"%04d" % i * 500))  # fmt: skip
     return writer.packets
 
 

@@ -78,7 +78,7 @@ class Conn:
     history_first_syn: bool = False
     start: bytes = b""  # the originator's first payload bytes, for content-based detection
     # 0, or n when tshark folded this connection into its n-th predecessor on
-    # the same ports (same tcp.stream): its HTTP needs a tshark pass of its own.
+    # the same ports (same tcp.stream): its HTTP needs another tshark pass (folds.py).
     refold: int = 0
     _community_id: str | None = None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -18,9 +17,10 @@ from typing import Iterator
 from netsift.settings import Settings
 from netsift.capture.conn import Conn, ConnTracker, services_of
 from netsift.capture.dns import DnsLog, reply_flips_roles
+from netsift.capture.folds import Flow, FoldedSessions
 from netsift.capture.dns_fields import DNS_FIELDS, dns_message, has_dns, is_response
 from netsift.capture.fields import first as _first, integer as _int, text as _text
-from netsift.capture.http import BODY_FIELDS, HTTP_METHODS, BodyFeed, HttpLog, HttpRequest
+from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
 from netsift.capture.pcapfile import (  # noqa: F401 (imported from here by callers)
     CaptureInfo, capture_info, ensure_uncompressed, link_type_of, write_frames,
 )
@@ -28,7 +28,7 @@ from netsift.capture.tshark import CaptureError, TsharkRun, field_args, tshark_l
 
 HEADER_VALUE_MAX = 1024  # characters kept of X-Amz-Cf-Id / X-Forwarded-For
 SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
-REFOLD_PASSES = 64  # extra tshark passes at most for connections tshark folded together
+REFOLD_PASSES = 64  # extra tshark passes at most for connections tshark folded together (folds.py)
 MAIN_FIELDS = (
     "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt", "ip.len", "ip.hdr_len",
@@ -92,9 +92,9 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
     tracker, dns, http = ConnTracker(info.sha256), DnsLog(object_id), HttpLog(object_id, feed, cut)
     missed: list[Conn] = []
     longest_cut = 0  # the largest captured length of a cut frame: the snaplen that cut it
-    # Connections tshark folded into an earlier one on the same ports: their
-    # frames, by fold (the n-th repeat of a flow), for passes of their own.
-    folded: dict[int, tuple[array, dict[str, Conn]]] = {}
+    # Connections tshark folded into an earlier one on the same ports, with
+    # their frames, for passes of their own (folds.py).
+    folded = FoldedSessions()
 
     def finished(conns) -> Iterator[tuple[str, tuple]]:
         for conn in conns:
@@ -130,9 +130,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             if frame_cut:
                 cut.add(conn.uid)
             if conn.refold:
-                frames, conns = folded.setdefault(conn.refold, (array("Q"), {}))
-                frames.append(int(f[F["frame.number"]]))
-                conns[conn.uid] = conn
+                folded.add(conn, int(f[F["frame.number"]]))
                 continue  # tshark took these for retransmissions: the fold's own pass reads them
             if has_dns(f[_DNS]):
                 if (row := dns.message(conn, dns_message(f[_DNS], ts))) is not None:
@@ -156,39 +154,21 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         # at 65535 and a short header snaplen alone cuts nothing.
         reasons.append(f"snaplen {longest_cut} truncates payloads")
     if folded:
-        passes = sorted(folded)[: limits.max_refold_passes]
-        for fold in passes:
-            frames, conns = folded.pop(fold)
-            yield from _folded_http(capture, object_id, frames, list(conns.values()), limits, cut)
-            for conn in conns.values():
-                yield "connections", conn.row(object_id)
-        lost = 0
-        for _, conns in folded.values():
-            for conn in conns.values():
-                lost += bool(conn.orig.seq_span or conn.resp.seq_span)
-                yield "connections", conn.row(object_id)
-        if lost:
+        with tempfile.TemporaryDirectory(prefix="netsift-fold-") as scratch:
+            for fold in folded.passes(capture, Path(scratch), limits.max_refold_passes):
+                yield from _http_pass(fold.capture, object_id, fold.flows, fold.ports, None, limits, cut,
+                                      note_services=True)  # fmt: skip
+        for conn in folded.conns:
+            yield "connections", conn.row(object_id)
+        if lost := sum(bool(conn.orig.seq_span or conn.resp.seq_span) for conn in folded.unpassed):
             reasons.append(
                 f"{lost} TCP sessions reuse the ports and sequence numbers of an earlier one "
-                f"more than {limits.max_refold_passes} times; tshark reads them as "
-                "retransmissions, so their HTTP is missing"
+                f"and were left out of the {limits.max_refold_passes} extra tshark passes allowed; "
+                "tshark reads them as retransmissions, so their HTTP is missing"
             )  # fmt: skip
     info.partial = "; ".join(r for r in reasons if r) or None
     if missed:
         yield from _missed_http(capture, object_id, missed, limits, cut)
-
-
-def _folded_http(capture: Path, object_id: int, frames: array, conns: list[Conn], limits: Limits,
-                 cut: set[str]) -> Iterator[tuple[str, tuple]]:  # fmt: skip
-    """HTTP rows of connections tshark folded into an earlier one on the
-    same ports: their frames alone, copied into a capture of their own (one
-    connection per flow), dissected afresh."""
-    # Zeek finds HTTP by content: the ports of those that open with a request
-    ports = sorted({c.resp_p for c in conns if c.start.startswith(HTTP_METHODS)})[:64]
-    with tempfile.TemporaryDirectory(prefix="netsift-fold-") as scratch:
-        part = Path(scratch) / "fold.pcap"
-        write_frames(capture, part, frames)
-        yield from _http_pass(part, object_id, conns, ports, None, limits, cut, note_services=True)
 
 
 def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limits,
@@ -196,17 +176,19 @@ def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limit
     """HTTP rows of connections tshark did not recognise, decoding their ports as HTTP."""
     ports = sorted({conn.resp_p for conn in conns})[:64]
     only = " || ".join(f"tcp.port == {port}" for port in ports)
-    yield from _http_pass(capture, object_id, conns, ports, only, limits, cut, note_services=False)
+    flows = {(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p): conn for conn in conns}
+    yield from _http_pass(capture, object_id, flows, ports, only, limits, cut, note_services=False)
 
 
-def _http_pass(capture: Path, object_id: int, conns: list[Conn], ports: list[int], only: str | None,
+def _http_pass(capture: Path, object_id: int, flows: dict[Flow, Conn], ports: list[int], only: str | None,
                limits: Limits, cut: set[str], note_services: bool) -> Iterator[tuple[str, tuple]]:  # fmt: skip
     """One more pair of tshark passes (headers, bodies) over `capture` that
-    decodes `ports` as HTTP, with rows attached to `conns` only."""
+    decodes `ports` as HTTP, with rows attached to the connections of
+    `flows` only: keyed (orig_h, orig_p, resp_h, resp_p) as `capture` has them."""
     by_key = {}
-    for conn in conns:
-        by_key[(conn.orig_h, conn.orig_p, conn.resp_h, conn.resp_p)] = (conn, True)
-        by_key[(conn.resp_h, conn.resp_p, conn.orig_h, conn.orig_p)] = (conn, False)
+    for (orig_h, orig_p, resp_h, resp_p), conn in flows.items():
+        by_key[(orig_h, orig_p, resp_h, resp_p)] = (conn, True)
+        by_key[(resp_h, resp_p, orig_h, orig_p)] = (conn, False)
     decode_as = [arg for port in ports for arg in ("-d", f"tcp.port=={port},http")]
     narrowed = (lambda shown: f"{shown} && ({only})") if only else (lambda shown: shown)
     body_run, run = TsharkRun(), TsharkRun()

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable
 
 from netsift.capture.tshark import CaptureError
 
@@ -88,7 +88,10 @@ def link_type_of(head: bytes) -> str | None:
     raise CaptureError(f"not a pcap or pcapng capture (first bytes {head[:8].hex()})")
 
 
-PCAPNG_PACKET_BLOCKS = (2, 3, 6)  # packet (obsolete), simple packet, enhanced packet: tshark's frames
+# packet (obsolete), simple packet, enhanced packet: tshark's frames
+PCAPNG_PACKET_BLOCKS = (2, 3, 6)
+PCAPNG_INTERFACE_BLOCK = 1
+FrameEdit = Callable[[int, int, memoryview], bool]
 
 
 def first_packet_time(path: Path) -> float | None:
@@ -108,25 +111,34 @@ def first_packet_time(path: Path) -> float | None:
     return seconds + fraction / (1e9 if nanoseconds else 1e6)
 
 
-def write_frames(source: Path, target: Path, frames: Iterable[int]) -> int:
+def write_frames(source: Path, target: Path, frames: Iterable[int],
+                 edit: FrameEdit | None = None) -> int:  # fmt: skip
     """Copy the frames numbered `frames` (tshark's frame.number, from 1,
     ascending) of `source` into a new capture at `target`, keeping the
     file's headers (pcapng: every non-packet block, so interfaces stay);
-    returns how many were copied. A cut last record ends the copy."""
+    returns how many were copied. A cut last record ends the copy.
+
+    `edit(position, link_type, packet)` may rewrite a frame's captured bytes
+    in place (their length stays): `position` is the frame's index in
+    `frames`; a False return leaves the frame out."""
     wanted = iter(frames)
+    keep = edit or (lambda position, link_type, packet: True)
     with source.open("rb") as src, target.open("wb") as sink:
         head = src.read(4)
         if head in PCAP_MAGICS:
-            return _pcap_frames(src, sink, head, PCAP_MAGICS[head], wanted)
+            return _pcap_frames(src, sink, head, PCAP_MAGICS[head], wanted, keep)
         if head == PCAPNG_MAGIC:
-            return _pcapng_frames(src, sink, head, wanted)
+            return _pcapng_frames(src, sink, head, wanted, keep)
     raise CaptureError(f"not a pcap or pcapng capture (first bytes {head.hex()})")
 
 
-def _pcap_frames(src: BinaryIO, sink: BinaryIO, magic: bytes, order: str, wanted) -> int:
-    sink.write(magic + src.read(20))
+def _pcap_frames(src: BinaryIO, sink: BinaryIO, magic: bytes, order: str, wanted,
+                 keep: FrameEdit) -> int:  # fmt: skip
+    header = src.read(20)
+    sink.write(magic + header)
+    link_type = struct.unpack(order + "I", header[16:20])[0] & 0xFFFF if len(header) == 20 else -1
     record = struct.Struct(order + "IIII")
-    number, copied, next_wanted = 0, 0, next(wanted, None)
+    number, position, copied, next_wanted = 0, 0, 0, next(wanted, None)
     while next_wanted is not None:
         header = src.read(record.size)
         if len(header) < record.size:
@@ -134,20 +146,23 @@ def _pcap_frames(src: BinaryIO, sink: BinaryIO, magic: bytes, order: str, wanted
         length = record.unpack(header)[2]
         number += 1
         if number == next_wanted:
-            data = src.read(length)
+            data = bytearray(src.read(length))
             if len(data) < length:
                 break
-            sink.write(header + data)
-            copied += 1
+            if keep(position, link_type, memoryview(data)):
+                sink.write(header + data)
+                copied += 1
+            position += 1
             next_wanted = next(wanted, None)
         else:
             src.seek(length, 1)
     return copied
 
 
-def _pcapng_frames(src: BinaryIO, sink: BinaryIO, first: bytes, wanted) -> int:
-    number, copied, next_wanted = 0, 0, next(wanted, None)
+def _pcapng_frames(src: BinaryIO, sink: BinaryIO, first: bytes, wanted, keep: FrameEdit) -> int:
+    number, position, copied, next_wanted = 0, 0, 0, next(wanted, None)
     order, block_type = "<", first
+    link_types: list[int] = []  # the section's interfaces, in order
     while next_wanted is not None:
         header = block_type + src.read(4) if block_type else src.read(8)
         block_type = b""
@@ -157,17 +172,44 @@ def _pcapng_frames(src: BinaryIO, sink: BinaryIO, first: bytes, wanted) -> int:
             magic = src.read(4)
             order = "<" if magic == b"\x4d\x3c\x2b\x1a" else ">"
             header += magic
+            link_types = []
         kind, length = struct.unpack(order + "II", header[:8])
         if length < 12 or length % 4:
             raise CaptureError(f"pcapng block of impossible length {length}")
         rest = src.read(length - len(header))
         if len(rest) < length - len(header):
             break
+        if kind == PCAPNG_INTERFACE_BLOCK and len(rest) >= 2:
+            link_types.append(struct.unpack(order + "H", rest[:2])[0])
         if kind in PCAPNG_PACKET_BLOCKS:
             number += 1
             if number != next_wanted:
                 continue
+            block = bytearray(header + rest)
+            position, next_wanted = position + 1, next(wanted, None)
+            if not keep(position - 1, *_pcapng_packet(block, kind, order, link_types)):
+                continue
             copied += 1
-            next_wanted = next(wanted, None)
+            sink.write(block)
+            continue
         sink.write(header + rest)
     return copied
+
+
+def _pcapng_packet(block: bytearray, kind: int, order: str,
+                   link_types: list[int]) -> tuple[int, memoryview]:  # fmt: skip
+    """A packet block's link type and its captured bytes (a view into the block)."""
+    if len(block) < (16 if kind == 3 else 32):
+        return -1, memoryview(block)[:0]  # too short to hold its own fields: nothing to read
+    if kind == 3:  # simple packet: the first interface, no captured length of its own
+        interface, start, captured = 0, 12, struct.unpack(order + "I", block[8:12])[0]
+    elif kind == 6:  # enhanced packet: interface id, timestamp, captured and original lengths
+        interface, captured = struct.unpack(order + "I8xI", block[8:24])
+        start = 28
+    else:  # obsolete packet: 16-bit interface id and drop count, then as enhanced
+        interface, captured = struct.unpack(order + "H10xI", block[8:24])
+        start = 28
+    # the block's length was checked against the file, not this field against the block
+    captured = max(0, min(captured, len(block) - 4 - start))
+    link_type = link_types[interface] if interface < len(link_types) else -1
+    return link_type, memoryview(block)[start : start + captured]
