@@ -107,7 +107,7 @@ def generate(url: str, requests: int, objects: int, start: str, days: float, see
         """), {"first": first, "objects": objects, "start": start, "days": days, "requests": requests,
                "first_line": first_line})  # fmt: skip
         for _, definition in indexes:
-            conn.execute(text(definition))
+            conn.exec_driver_sql(definition.replace(" ON ONLY ", " ON "))  # ONLY would skip the partitions
     with engine.connect() as conn:
         conn.execute(text("ANALYZE"))
         conn.commit()
