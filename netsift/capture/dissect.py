@@ -20,6 +20,8 @@ from netsift.capture.conn import Conn, ConnTracker, services_of
 from netsift.capture.dns import DnsLog, reply_flips_roles
 from netsift.capture.dns_fields import DNS_FIELDS, dns_message, has_dns, is_response
 from netsift.capture.fields import first as _first, integer as _int, text as _text
+from netsift.capture.http_line import zeek_uri
+from netsift.capture.http_raw import raw_http
 from netsift.capture.http import BODY_FIELDS, HTTP_METHODS, BodyFeed, HttpLog, HttpRequest
 from netsift.capture.pcapfile import (  # noqa: F401 (imported from here by callers)
     CaptureInfo, capture_info, ensure_uncompressed, link_type_of, write_frames,
@@ -38,7 +40,7 @@ MAIN_FIELDS = (
     *DNS_FIELDS,
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
     "http.response.code", "http.content_type", "http.content_length_header",
-    "http.x_forwarded_for", "http.request.line",
+    "http.x_forwarded_for", "http.request.line", "http.request.version",
     "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
 )  # fmt: skip
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
@@ -91,6 +93,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
     cut: set[str] = set()  # uids of connections with frames shorter than on the wire
     tracker, dns, http = ConnTracker(info.sha256), DnsLog(object_id), HttpLog(object_id, feed, cut)
     missed: list[Conn] = []
+    unread: list[Conn] = []  # HTTP tshark did not dissect: http_raw.py reads it
     longest_cut = 0  # the largest captured length of a cut frame: the snaplen that cut it
     # Connections tshark folded into an earlier one on the same ports: their
     # frames, by fold (the n-th repeat of a flow), for passes of their own.
@@ -102,6 +105,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
                 continue  # written after its fold's pass, which finds its services
             if conn.proto == "tcp" and http.missed(conn):
                 missed.append(conn)
+            elif conn.proto == "tcp" and http.to_read(conn):
+                unread.append(conn)
             yield "connections", conn.row(object_id)
 
     try:
@@ -176,6 +181,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
     info.partial = "; ".join(r for r in reasons if r) or None
     if missed:
         yield from _missed_http(capture, object_id, missed, limits, cut)
+    if unread:
+        yield from raw_http(capture, http, unread, limits.timeout, limits.max_line_bytes, limits.max_body_bytes)
 
 
 def _folded_http(capture: Path, object_id: int, frames: array, conns: list[Conn], limits: Limits,
@@ -313,7 +320,9 @@ def _http(f, ts, conn, forward, http: HttpLog) -> Iterator[tuple[str, tuple]]:
                 ts=ts, conn=conn,
                 method=_text(field("http.request.method")),
                 host=_text(field("http.host")),
-                uri=_text(field("http.request.uri")),
+                uri=zeek_uri(field("http.request.method"), field("http.request.uri"),
+                             field("http.request.version")),
+                version=_text(field("http.request.version")) or "0.9",  # a line without one
                 referrer=_text(field("http.referer")),
                 user_agent=_text(field("http.user_agent")),
                 body_len=_int(field("http.content_length_header")) or 0,
