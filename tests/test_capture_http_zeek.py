@@ -71,3 +71,49 @@ def test_uri_escapes_decode_as_zeeks():
     assert unescaped_uri(b"/%u00e9%u20AC") == b"/\xe9\x20\xac"
     assert unescaped_uri(b"/%zz/%4") == b"/%zz/%4"  # not escapes: kept
     assert zeek_uri(b"GET", b"/a%00b", b"HTTP/1.1") == "/a\\x00b"  # no NUL reaches the database
+
+
+def _zeek_files(test: str) -> list[dict]:
+    return read_zeek_log(BASELINE / test / "files.log")
+
+
+def test_concurrent_range_requests_are_one_file_on_each_connection():
+    """Three connections fetch three ranges of one URL: Zeek logs one file
+    (one fuid) on each, with the bytes seen of all three."""
+    tables = rows_of(ZEEK / "http/concurrent-range-requests.pcap")
+    zeek = _zeek_files("scripts.base.protocols.http.concurrent-range-requests")
+    conns = {c["uid"]: five_tuple(c) for c in tables["connections"]}
+    ours = tables["extracted_files"]
+    assert Counter((conns[f["uid"]], f["size"]) for f in ours) == Counter(
+        (five_tuple(z), int(z["seen_bytes"])) for z in zeek
+    )
+    assert len({f["sha256"] for f in ours}) == 1  # one file
+    # the answer whose last segment came out of order is read too
+    assert sorted(r["status_code"] for r in tables["http_requests"]) == [206, 206, 206]
+
+
+def test_multipart_byteranges_count_the_parts_not_their_headers():
+    (ours,) = rows_of(ZEEK / "http/byteranges.pcap")["extracted_files"]
+    (zeek,) = _zeek_files("scripts.base.frameworks.file-analysis.byteranges")
+    assert ours["size"] == int(zeek["seen_bytes"])
+
+
+def test_range_pieces_put_back_in_place_hash_as_the_whole_file():
+    from netsift.capture.http import file_facts
+    from netsift.capture.http_ranges import RangeFiles, range_pieces
+
+    whole = bytes(range(256)) * 40
+    files = RangeFiles(1 << 20)
+
+    class Conn:
+        orig_h, uid = "10.0.0.1", "C1"
+
+    class Request:
+        host, uri = "example.com", "/f.bin"
+
+    for first, last in ((4000, len(whole) - 1), (0, 2999), (2000, 4999)):  # out of order, overlapping
+        message = (b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
+                   % (first, last, len(whole)) + whole[first : last + 1])  # fmt: skip
+        files.add(Request, Conn, range_pieces(message, whole[first : last + 1]))
+    ((_, _, body),) = files.files_seen()
+    assert file_facts(body).sha256 == file_facts(whole).sha256

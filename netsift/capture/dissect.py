@@ -43,6 +43,9 @@ MAIN_FIELDS = (
     "http.x_forwarded_for", "http.request.line", "http.request.version",
     "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
 )  # fmt: skip
+# Zeek puts segments that arrive out of order back in place; tshark does
+# only when asked (without it, an HTTP answer with one late segment is lost)
+REASSEMBLY = ("-o", "tcp.reassemble_out_of_order:TRUE")
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
 _DNS = slice(F[DNS_FIELDS[0]], F[DNS_FIELDS[0]] + len(DNS_FIELDS))
 
@@ -73,7 +76,7 @@ def _body_feed(capture: Path, decode_as: list[str], display_filter: str, limits:
     """Start the body pass on its own thread (and tshark on the other core)."""
     feed = BodyFeed(limits.max_body_bytes)
     lines = tshark_lines(
-        capture, [*decode_as, "-Y", display_filter, *field_args(BODY_FIELDS)], run,
+        capture, [*REASSEMBLY, *decode_as, "-Y", display_filter, *field_args(BODY_FIELDS)], run,
         timeout=limits.timeout, max_line_bytes=limits.max_line_bytes,
     )  # fmt: skip
     thread = threading.Thread(target=feed.consume, args=(lines,), daemon=True)
@@ -110,7 +113,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             yield "connections", conn.row(object_id)
 
     try:
-        lines = tshark_lines(capture, [*field_args(MAIN_FIELDS)], run,
+        lines = tshark_lines(capture, [*REASSEMBLY, *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
             ts = float(f[F["frame.time_epoch"]])
@@ -154,6 +157,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         body_thread.join()
     if feed.error:
         raise feed.error
+    for row in http.range_files():
+        yield "extracted_files", row
     reasons = [run.partial or body_run.partial]
     if longest_cut:
         # Read from the frames, not the file header: a cut frame keeps exactly
@@ -220,7 +225,7 @@ def _http_pass(capture: Path, object_id: int, conns: list[Conn], ports: list[int
     feed, body_thread = _body_feed(capture, decode_as, narrowed("http.response"), limits, body_run)
     http = HttpLog(object_id, feed, cut)
     try:
-        lines = tshark_lines(capture, [*decode_as, "-Y", narrowed("http"), *field_args(MAIN_FIELDS)], run,
+        lines = tshark_lines(capture, [*REASSEMBLY, *decode_as, "-Y", narrowed("http"), *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
             packet = _packet(f, float(f[F["frame.time_epoch"]]))

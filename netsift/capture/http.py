@@ -20,6 +20,7 @@ import ssdeep
 from netsift.capture.conn import Conn, epoch_to_datetime
 from netsift.capture.http_body import BodyTooLarge, decoded_body
 from netsift.capture.http_line import DPD_CLIENT
+from netsift.capture.http_ranges import RangeFiles, RangePiece, range_pieces
 
 HTTP_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "method",
@@ -104,7 +105,7 @@ class BodyFeed:
     """
 
     def __init__(self, max_body_bytes: int) -> None:
-        self._bodies: dict[int, list[FileFacts]] = {}
+        self._bodies: dict[int, list[FileFacts | RangePiece]] = {}
         self._through = 0
         self._done = False
         self._changed = threading.Condition()
@@ -119,11 +120,14 @@ class BodyFeed:
                     continue
                 frame = int(parts[0].split(b"\x1f", 1)[0])
                 raw = (parts[1] or parts[2]).split(b"\x1f", 1)[0]
+                message = bytes.fromhex(raw.decode())
                 try:
-                    body = decoded_body(bytes.fromhex(raw.decode()), self.max_body_bytes)
+                    body = decoded_body(message, self.max_body_bytes)
                 except BodyTooLarge:
                     body = b""
-                if body:
+                if message.startswith(b"HTTP/") and message[8:13].strip() == b"206":
+                    self._bodies.setdefault(frame, []).extend(range_pieces(message, body))
+                elif body:
                     self._bodies.setdefault(frame, []).append(file_facts(body))
                 self._advance(frame)
         except BaseException as error:  # re-raised in the consumer's thread
@@ -138,7 +142,7 @@ class BodyFeed:
             self._through = max(self._through, frame)
             self._changed.notify_all()
 
-    def take(self, frame: int) -> list[FileFacts]:
+    def take(self, frame: int) -> list[FileFacts | RangePiece]:
         with self._changed:
             self._changed.wait_for(lambda: self._done or self._through >= frame)
         if self.error:
@@ -175,6 +179,7 @@ class HttpLog:
         self.requests: dict[str, deque[HttpRequest]] = {}  # unanswered, by connection uid
         self.server_spoke: set[str] = set()  # conns whose server sent HTTP data
         self.request_conns: set[str] = set()  # conns with a request tshark dissected
+        self.ranges = RangeFiles(bodies.max_body_bytes)  # 206 answers, pieces of files
         self.unread: dict[str, Conn] = {}  # conns whose HTTP tshark missed: http_raw.py reads them
 
     def request(self, frame: int, request: HttpRequest) -> None:
@@ -226,6 +231,10 @@ class HttpLog:
                 self.bodies.take(frame)
             return None, []
         facts = self.bodies.take(frame) if with_body else []
+        pieces = [p for p in facts if isinstance(p, RangePiece)]
+        facts = [f for f in facts if isinstance(f, FileFacts)]
+        if pieces and request is not None:
+            self.ranges.add(request, conn, pieces)
         body = facts[0] if facts else None
         files = [self.file_row(request, conn, f) for f in facts if f.size]
         if request is None:
@@ -238,6 +247,11 @@ class HttpLog:
         else:
             length = body.size if body else (0 if with_body else None)
         return self.row(request, status, [mime] if mime else None, length), files
+
+    def range_files(self) -> list[tuple]:
+        """File rows for the files sent in pieces, once all pieces are in."""
+        return [self.file_row(request, conn, file_facts(body))
+                for request, conn, body in self.ranges.files_seen() if body]  # fmt: skip
 
     def remaining(self) -> list[tuple]:
         """Requests never answered; Zeek reports status 0 where the server
