@@ -117,3 +117,12 @@ def test_range_pieces_put_back_in_place_hash_as_the_whole_file():
         files.add(Request, Conn, range_pieces(message, whole[first : last + 1]))
     ((_, _, body),) = files.files_seen()
     assert file_facts(body).sha256 == file_facts(whole).sha256
+
+
+def test_connections_joined_midway_have_no_http_as_in_zeek():
+    """wikipedia.pcap holds a request and its 304 on a connection whose SYN
+    was not captured: Zeek's HTTP analyzer reads nothing of such a one."""
+    ours = rows_of(ZEEK / "wikipedia.pcap")["http_requests"]
+    zeek = read_zeek_log(BASELINE / "opt.basic" / "http.log")
+    assert Counter(map(_key, ours)) == Counter(map(_key, zeek))
+    assert 35634 not in {r["orig_p"] for r in ours}
