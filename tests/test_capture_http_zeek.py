@@ -98,6 +98,14 @@ def test_multipart_byteranges_count_the_parts_not_their_headers():
     assert ours["size"] == int(zeek["seen_bytes"])
 
 
+class _Conn:
+    orig_h, uid = "10.0.0.1", "C1"
+
+
+class _Request:
+    host, uri = "example.com", "/f.bin"
+
+
 def test_range_pieces_put_back_in_place_hash_as_the_whole_file():
     from netsift.capture.http import file_facts
     from netsift.capture.http_ranges import RangeFiles, range_pieces
@@ -105,18 +113,22 @@ def test_range_pieces_put_back_in_place_hash_as_the_whole_file():
     whole = bytes(range(256)) * 40
     files = RangeFiles(1 << 20)
 
-    class Conn:
-        orig_h, uid = "10.0.0.1", "C1"
-
-    class Request:
-        host, uri = "example.com", "/f.bin"
-
     for first, last in ((4000, len(whole) - 1), (0, 2999), (2000, 4999)):  # out of order, overlapping
         message = (b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %d-%d/%d\r\n\r\n"
                    % (first, last, len(whole)) + whole[first : last + 1])  # fmt: skip
-        files.add(Request, Conn, range_pieces(message, whole[first : last + 1]))
-    ((_, _, body),) = files.files_seen()
-    assert file_facts(body).sha256 == file_facts(whole).sha256
+        files.add(_Request, _Conn, range_pieces(message, whole[first : last + 1]))
+    ((_, _, body, seen),) = files.files_seen()
+    assert file_facts(body).sha256 == file_facts(whole).sha256 and seen == len(whole)
+
+
+def test_range_pieces_past_the_budget_count_in_the_size_only():
+    from netsift.capture.http_ranges import RangeFiles, RangePiece
+
+    files = RangeFiles(100)
+
+    files.add(_Request, _Conn, [RangePiece(0, b"a" * 80, 1000), RangePiece(80, b"b" * 80, 1000)])
+    ((_, _, body, seen),) = files.files_seen()
+    assert (body, seen) == (b"a" * 80, 160)
 
 
 def test_connections_joined_midway_have_no_http_as_in_zeek():

@@ -11,7 +11,7 @@ import hashlib
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import numpy as np
@@ -265,8 +265,8 @@ class HttpLog:
 
     def range_files(self) -> list[tuple]:
         """File rows for the files sent in pieces, once all pieces are in."""
-        return [self.file_row(request, conn, file_facts(body))
-                for request, conn, body in self.ranges.files_seen() if body]  # fmt: skip
+        return [self.file_row(request, conn, replace(file_facts(body), size=seen))
+                for request, conn, body, seen in self.ranges.files_seen() if body]  # fmt: skip
 
     def remaining(self) -> list[tuple]:
         """Requests never answered; Zeek reports status 0 where the server

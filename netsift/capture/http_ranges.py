@@ -67,9 +67,17 @@ def range_pieces(message: bytes, body: bytes) -> list[RangePiece]:
 
 @dataclass
 class RangeFile:
-    pieces: dict[int, bytes] = field(default_factory=dict)  # by offset
-    kept: int = 0
+    pieces: dict[int, bytes] = field(default_factory=dict)  # by offset, while the budget lasts
+    spans: set = field(default_factory=set)  # (offset, length) of every piece, kept or not
     conns: dict = field(default_factory=dict)  # uid -> (request, conn), in order seen
+
+    def seen_bytes(self) -> int:
+        """Bytes of the file seen, overlaps once (Zeek's seen_bytes)."""
+        total, end = 0, 0
+        for offset, length in sorted(self.spans):
+            total += max(offset + length - max(offset, end), 0)
+            end = max(end, offset + length)
+        return total
 
     def assembled(self) -> bytes:
         out, end = bytearray(), 0
@@ -83,10 +91,13 @@ class RangeFile:
 
 
 class RangeFiles:
-    """The range files of one capture, by client and URL."""
+    """The range files of one capture, by client and URL. The pieces of all
+    of them together are held up to `max_bytes` (one body's cap); past it a
+    piece counts in the size only."""
 
     def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes  # kept of one file
+        self.max_bytes = max_bytes
+        self.kept = 0
         self.files: dict[tuple, RangeFile] = {}
 
     def add(self, request, conn, pieces: list[RangePiece]) -> None:
@@ -98,15 +109,17 @@ class RangeFiles:
             found = self.files[key] = RangeFile()
         found.conns.setdefault(conn.uid, (request, conn))
         for piece in pieces:
-            if piece.offset in found.pieces or found.kept + len(piece.data) > self.max_bytes:
+            found.spans.add((piece.offset, len(piece.data)))
+            if piece.offset in found.pieces or self.kept + len(piece.data) > self.max_bytes:
                 continue
             found.pieces[piece.offset] = piece.data
-            found.kept += len(piece.data)
+            self.kept += len(piece.data)
 
     def files_seen(self):
-        """(request, conn, the file's bytes seen) for every connection of every file."""
+        """(request, conn, the file's bytes held, its bytes seen) for every
+        connection of every file."""
         for found in self.files.values():
-            body = found.assembled()
+            body, seen = found.assembled(), found.seen_bytes()
             for request, conn in found.conns.values():
-                yield request, conn, body
-        self.files = {}
+                yield request, conn, body, seen
+        self.files, self.kept = {}, 0
