@@ -20,6 +20,8 @@ from netsift.capture.dns import DnsLog, reply_flips_roles
 from netsift.capture.folds import Flow, FoldedSessions
 from netsift.capture.dns_fields import DNS_FIELDS, dns_message, has_dns, is_response
 from netsift.capture.fields import first as _first, integer as _int, text as _text
+from netsift.capture.http_line import zeek_uri
+from netsift.capture.http_raw import raw_http
 from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
 from netsift.capture.pcapfile import (  # noqa: F401 (imported from here by callers)
     CaptureInfo, capture_info, ensure_uncompressed, link_type_of, write_frames,
@@ -38,9 +40,12 @@ MAIN_FIELDS = (
     *DNS_FIELDS,
     "http.request.method", "http.host", "http.request.uri", "http.referer", "http.user_agent",
     "http.response.code", "http.content_type", "http.content_length_header",
-    "http.x_forwarded_for", "http.request.line",
+    "http.x_forwarded_for", "http.request.line", "http.request.version",
     "data.data",  # last: payload no dissector claimed; its first bytes tell protocols by content
 )  # fmt: skip
+# Zeek puts segments that arrive out of order back in place; tshark does
+# only when asked (without it, an HTTP answer with one late segment is lost)
+REASSEMBLY = ("-o", "tcp.reassemble_out_of_order:TRUE")
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
 _DNS = slice(F[DNS_FIELDS[0]], F[DNS_FIELDS[0]] + len(DNS_FIELDS))
 
@@ -71,7 +76,7 @@ def _body_feed(capture: Path, decode_as: list[str], display_filter: str, limits:
     """Start the body pass on its own thread (and tshark on the other core)."""
     feed = BodyFeed(limits.max_body_bytes)
     lines = tshark_lines(
-        capture, [*decode_as, "-Y", display_filter, *field_args(BODY_FIELDS)], run,
+        capture, [*REASSEMBLY, *decode_as, "-Y", display_filter, *field_args(BODY_FIELDS)], run,
         timeout=limits.timeout, max_line_bytes=limits.max_line_bytes,
     )  # fmt: skip
     thread = threading.Thread(target=feed.consume, args=(lines,), daemon=True)
@@ -91,6 +96,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
     cut: set[str] = set()  # uids of connections with frames shorter than on the wire
     tracker, dns, http = ConnTracker(info.sha256), DnsLog(object_id), HttpLog(object_id, feed, cut)
     missed: list[Conn] = []
+    unread: list[Conn] = []  # HTTP tshark did not dissect: http_raw.py reads it
     longest_cut = 0  # the largest captured length of a cut frame: the snaplen that cut it
     # Connections tshark folded into an earlier one on the same ports, with
     # their frames, for passes of their own (folds.py).
@@ -102,10 +108,13 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
                 continue  # written after its fold's pass, which finds its services
             if conn.proto == "tcp" and http.missed(conn):
                 missed.append(conn)
+            elif conn.proto == "tcp" and http.to_read(conn):
+                unread.append(conn)
+            http.partial.discard(conn.uid)
             yield "connections", conn.row(object_id)
 
     try:
-        lines = tshark_lines(capture, [*field_args(MAIN_FIELDS)], run,
+        lines = tshark_lines(capture, [*REASSEMBLY, *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
             ts = float(f[F["frame.time_epoch"]])
@@ -124,6 +133,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             if packet is None:
                 continue
             conn, forward = tracker.packet(**packet)
+            if packet["proto"] == "tcp" and (conn.orig if forward else conn.resp).pkts == 1:
+                http.first_packet(conn, forward, packet["flags"])
             if tracker.ended:
                 yield from finished(tracker.ended)
                 tracker.ended.clear()
@@ -135,7 +146,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             if has_dns(f[_DNS]):
                 if (row := dns.message(conn, dns_message(f[_DNS], ts))) is not None:
                     yield "dns_queries", row
-            if b"http" in f[F["frame.protocols"]]:
+            if b"http" in f[F["frame.protocols"]] and conn.uid not in http.partial:
                 yield from _http(f, ts, conn, forward, http)
         yield from finished(tracker.remaining())
         yield from finished(tracker.ended)
@@ -147,6 +158,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         body_thread.join()
     if feed.error:
         raise feed.error
+    for row in http.range_files():
+        yield "extracted_files", row
     reasons = [run.partial or body_run.partial]
     if longest_cut:
         # Read from the frames, not the file header: a cut frame keeps exactly
@@ -169,6 +182,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
     info.partial = "; ".join(r for r in reasons if r) or None
     if missed:
         yield from _missed_http(capture, object_id, missed, limits, cut)
+    if unread:
+        yield from raw_http(capture, http, unread, limits.timeout, limits.max_line_bytes, limits.max_body_bytes)
 
 
 def _missed_http(capture: Path, object_id: int, conns: list[Conn], limits: Limits,
@@ -195,7 +210,7 @@ def _http_pass(capture: Path, object_id: int, flows: dict[Flow, Conn], ports: li
     feed, body_thread = _body_feed(capture, decode_as, narrowed("http.response"), limits, body_run)
     http = HttpLog(object_id, feed, cut)
     try:
-        lines = tshark_lines(capture, [*decode_as, "-Y", narrowed("http"), *field_args(MAIN_FIELDS)], run,
+        lines = tshark_lines(capture, [*REASSEMBLY, *decode_as, "-Y", narrowed("http"), *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
             packet = _packet(f, float(f[F["frame.time_epoch"]]))
@@ -295,7 +310,9 @@ def _http(f, ts, conn, forward, http: HttpLog) -> Iterator[tuple[str, tuple]]:
                 ts=ts, conn=conn,
                 method=_text(field("http.request.method")),
                 host=_text(field("http.host")),
-                uri=_text(field("http.request.uri")),
+                uri=zeek_uri(field("http.request.method"), field("http.request.uri"),
+                             field("http.request.version")),
+                version=_text(field("http.request.version")) or "0.9",  # a line without one
                 referrer=_text(field("http.referer")),
                 user_agent=_text(field("http.user_agent")),
                 body_len=_int(field("http.content_length_header")) or 0,

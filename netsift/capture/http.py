@@ -11,7 +11,7 @@ import hashlib
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import numpy as np
@@ -19,6 +19,8 @@ import ssdeep
 
 from netsift.capture.conn import Conn, epoch_to_datetime
 from netsift.capture.http_body import BodyTooLarge, decoded_body
+from netsift.capture.http_line import DPD_CLIENT
+from netsift.capture.http_ranges import RangeFiles, RangePiece, range_pieces
 
 HTTP_COLUMNS = (
     "source_object_id", "ts", "uid", "orig_h", "orig_p", "resp_h", "resp_p", "method",
@@ -30,6 +32,8 @@ FILE_COLUMNS = (
     "md5", "sha1", "sha256", "entropy", "ssdeep",
 )  # fmt: skip
 _MAGIC_LOCK = threading.Lock()  # libmagic handles are not thread-safe
+# Ports tshark's HTTP dissector sits on (its http.tcp.port default)
+TSHARK_HTTP_PORTS = frozenset({80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710})
 HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ",
                 b"PATCH ", b"TRACE ", b"PROPFIND ")  # fmt: skip
 
@@ -101,7 +105,7 @@ class BodyFeed:
     """
 
     def __init__(self, max_body_bytes: int) -> None:
-        self._bodies: dict[int, list[FileFacts]] = {}
+        self._bodies: dict[int, list[FileFacts | RangePiece]] = {}
         self._through = 0
         self._done = False
         self._changed = threading.Condition()
@@ -116,11 +120,14 @@ class BodyFeed:
                     continue
                 frame = int(parts[0].split(b"\x1f", 1)[0])
                 raw = (parts[1] or parts[2]).split(b"\x1f", 1)[0]
+                message = bytes.fromhex(raw.decode())
                 try:
-                    body = decoded_body(bytes.fromhex(raw.decode()), self.max_body_bytes)
+                    body = decoded_body(message, self.max_body_bytes)
                 except BodyTooLarge:
                     body = b""
-                if body:
+                if message.startswith(b"HTTP/") and message[8:13].strip() == b"206":
+                    self._bodies.setdefault(frame, []).extend(range_pieces(message, body))
+                elif body:
                     self._bodies.setdefault(frame, []).append(file_facts(body))
                 self._advance(frame)
         except BaseException as error:  # re-raised in the consumer's thread
@@ -135,7 +142,7 @@ class BodyFeed:
             self._through = max(self._through, frame)
             self._changed.notify_all()
 
-    def take(self, frame: int) -> list[FileFacts]:
+    def take(self, frame: int) -> list[FileFacts | RangePiece]:
         with self._changed:
             self._changed.wait_for(lambda: self._done or self._through >= frame)
         if self.error:
@@ -155,6 +162,7 @@ class HttpRequest:
     body_len: int
     amz_cf_id: str | None = None  # CloudFront's x-edge-request-id, when CloudFront sent it
     x_forwarded_for: str | None = None
+    version: str | None = None  # as the request line gave it: "HTTP/1.1", or "0.9" for none
 
 
 class HttpLog:
@@ -171,15 +179,47 @@ class HttpLog:
         self.requests: dict[str, deque[HttpRequest]] = {}  # unanswered, by connection uid
         self.server_spoke: set[str] = set()  # conns whose server sent HTTP data
         self.request_conns: set[str] = set()  # conns with a request tshark dissected
+        # uids of TCP connections joined mid-way: Zeek's HTTP analyzer reads
+        # nothing of those (HTTP_Analyzer::DeliverStream, TCP()->IsPartial())
+        self.partial: set[str] = set()
+        self.ranges = RangeFiles(bodies.max_body_bytes)  # 206 answers, pieces of files
+        self.unread: dict[str, Conn] = {}  # conns whose HTTP tshark missed: http_raw.py reads them
 
     def request(self, frame: int, request: HttpRequest) -> None:
         self.requests.setdefault(request.conn.uid, deque()).append(request)
         self.request_conns.add(request.conn.uid)
 
+    def first_packet(self, conn: Conn, forward: bool, flags: int) -> None:
+        """Zeek's partial-connection rule (TCPSessionAdapter::SetPartialStatus),
+        called on each endpoint's first packet: the connection must open with
+        a SYN or a SYN-ACK, and a server answering a SYN must answer with one."""
+        syn = flags & 0x02
+        if conn.orig.pkts + conn.resp.pkts == 1:
+            if not syn:
+                self.partial.add(conn.uid)
+        elif not forward and not syn and conn.history_first_syn:
+            self.partial.add(conn.uid)
+
     def missed(self, conn: Conn) -> bool:
         """A connection that opened with an HTTP request tshark did not dissect
         (HTTP on a port it does not expect, request split into tiny segments)."""
-        return conn.start.startswith(HTTP_METHODS) and conn.uid not in self.request_conns
+        return (conn.start.startswith(HTTP_METHODS) and conn.uid not in self.request_conns
+                and conn.uid not in self.partial)  # fmt: skip
+
+    def spoke_unread(self, conn: Conn) -> bool:
+        """A TCP client sent data, and tshark read none of it as a request,
+        nor will a pass decoding the port as HTTP."""
+        return (conn.proto == "tcp" and conn.uid not in self.request_conns and conn.orig.seq_span > 0
+                and not self.missed(conn) and conn.uid not in self.partial)  # fmt: skip
+
+    def to_read(self, conn: Conn) -> bool:
+        """Whether the payload pass should read this finished connection:
+        its server answered in HTTP, or it ran where HTTP is expected or
+        opened as Zeek's HTTP signature has it."""
+        answered = self.unread.pop(conn.uid, None) is not None
+        return self.spoke_unread(conn) and (
+            answered or conn.resp_p in TSHARK_HTTP_PORTS or bool(DPD_CLIENT.match(conn.start))
+        )
 
     def response(
         self, frame: int, conn: Conn, status: int | None,
@@ -195,39 +235,57 @@ class HttpLog:
                 del self.requests[conn.uid]
         elif waiting:
             facts = self.bodies.take(frame) if with_body else []
-            return None, [self._file_row(waiting[0], conn, f) for f in facts if f.size]
+            return None, [self.file_row(waiting[0], conn, f) for f in facts if f.size]
         if request is None and self.missed(conn):
             return None, []  # the pass that decodes this port as HTTP will report it
+        if request is None and self.spoke_unread(conn):
+            # an answer to a request tshark has not read (yet: a request
+            # waiting for `100 Continue` is read with its body, after it)
+            self.unread[conn.uid] = conn
+            if with_body:
+                self.bodies.take(frame)
+            return None, []
         facts = self.bodies.take(frame) if with_body else []
+        pieces = [p for p in facts if isinstance(p, RangePiece)]
+        facts = [f for f in facts if isinstance(f, FileFacts)]
+        if pieces and request is not None:
+            self.ranges.add(request, conn, pieces)
         body = facts[0] if facts else None
-        files = [self._file_row(request, conn, f) for f in facts if f.size]
+        files = [self.file_row(request, conn, f) for f in facts if f.size]
         if request is None:
             return None, files
-        mime = body.mime_type if body and body.size else _mime_of(content_type)
+        mime = body.mime_type if body and body.size else mime_of(content_type)
         if conn.uid in self.cut:
             length = None  # the body tshark saw is what the snaplen left of it
         elif content_length is not None:
             length = content_length
         else:
             length = body.size if body else (0 if with_body else None)
-        return self._row(request, status, [mime] if mime else None, length), files
+        return self.row(request, status, [mime] if mime else None, length), files
+
+    def range_files(self) -> list[tuple]:
+        """File rows for the files sent in pieces, once all pieces are in."""
+        return [self.file_row(request, conn, replace(file_facts(body), size=seen))
+                for request, conn, body, seen in self.ranges.files_seen() if body]  # fmt: skip
 
     def remaining(self) -> list[tuple]:
         """Requests never answered; Zeek reports status 0 where the server
-        sent data without a status line (HTTP/0.9). On a connection cut by
+        answered a request without a version (HTTP/0.9) with bare data, and
+        no status where it answered a versioned one so. On a connection cut by
         the snaplen the status line may simply be missing from the capture,
         so status and response length stay NULL (unseen, not zero)."""
         rows = []
         for request in (r for waiting in self.requests.values() for r in waiting):
             if request.conn.uid in self.cut:
-                rows.append(self._row(request, None, None, None))
+                rows.append(self.row(request, None, None, None))
                 continue
-            status = 0 if request.conn.uid in self.server_spoke else None
-            rows.append(self._row(request, status, None, 0))
+            spoke = request.conn.uid in self.server_spoke
+            status = 0 if spoke and request.version == "0.9" else None
+            rows.append(self.row(request, status, None, 0))
         self.requests = {}
         return rows
 
-    def _row(self, r: HttpRequest, status, mime_types, response_len) -> tuple:
+    def row(self, r: HttpRequest, status, mime_types, response_len) -> tuple:
         c = r.conn
         return (
             self.object_id, epoch_to_datetime(r.ts), c.uid, c.orig_h, c.orig_p, c.resp_h,
@@ -235,7 +293,7 @@ class HttpLog:
             mime_types, r.body_len, response_len, c.community_id(), r.amz_cf_id, r.x_forwarded_for,
         )  # fmt: skip
 
-    def _file_row(self, request: HttpRequest | None, conn: Conn, f: FileFacts) -> tuple:
+    def file_row(self, request: HttpRequest | None, conn: Conn, f: FileFacts) -> tuple:
         # Its request's time; a response whose request the capture missed
         # gets its connection's start, so every file has a day (a partition
         # key, and what a prune goes by) no later than its own.
@@ -248,7 +306,7 @@ class HttpLog:
         )  # fmt: skip
 
 
-def _mime_of(content_type: str | None) -> str | None:
+def mime_of(content_type: str | None) -> str | None:
     if not content_type:
         return None
     return content_type.split(";", 1)[0].strip().lower() or None
