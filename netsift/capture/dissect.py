@@ -110,7 +110,6 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
                 missed.append(conn)
             elif conn.proto == "tcp" and http.to_read(conn):
                 unread.append(conn)
-            http.partial.discard(conn.uid)
             yield "connections", conn.row(object_id)
 
     try:
@@ -133,8 +132,6 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             if packet is None:
                 continue
             conn, forward = tracker.packet(**packet)
-            if packet["proto"] == "tcp" and (conn.orig if forward else conn.resp).pkts == 1:
-                http.first_packet(conn, forward, packet["flags"])
             if tracker.ended:
                 yield from finished(tracker.ended)
                 tracker.ended.clear()
@@ -146,7 +143,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             if has_dns(f[_DNS]):
                 if (row := dns.message(conn, dns_message(f[_DNS], ts))) is not None:
                     yield "dns_queries", row
-            if b"http" in f[F["frame.protocols"]] and conn.uid not in http.partial:
+            if b"http" in f[F["frame.protocols"]]:
                 yield from _http(f, ts, conn, forward, http)
         yield from finished(tracker.remaining())
         yield from finished(tracker.ended)

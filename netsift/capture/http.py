@@ -179,9 +179,6 @@ class HttpLog:
         self.requests: dict[str, deque[HttpRequest]] = {}  # unanswered, by connection uid
         self.server_spoke: set[str] = set()  # conns whose server sent HTTP data
         self.request_conns: set[str] = set()  # conns with a request tshark dissected
-        # uids of TCP connections joined mid-way: Zeek's HTTP analyzer reads
-        # nothing of those (HTTP_Analyzer::DeliverStream, TCP()->IsPartial())
-        self.partial: set[str] = set()
         self.ranges = RangeFiles(bodies.max_body_bytes)  # 206 answers, pieces of files
         self.unread: dict[str, Conn] = {}  # conns whose HTTP tshark missed: http_raw.py reads them
 
@@ -189,28 +186,16 @@ class HttpLog:
         self.requests.setdefault(request.conn.uid, deque()).append(request)
         self.request_conns.add(request.conn.uid)
 
-    def first_packet(self, conn: Conn, forward: bool, flags: int) -> None:
-        """Zeek's partial-connection rule (TCPSessionAdapter::SetPartialStatus),
-        called on each endpoint's first packet: the connection must open with
-        a SYN or a SYN-ACK, and a server answering a SYN must answer with one."""
-        syn = flags & 0x02
-        if conn.orig.pkts + conn.resp.pkts == 1:
-            if not syn:
-                self.partial.add(conn.uid)
-        elif not forward and not syn and conn.history_first_syn:
-            self.partial.add(conn.uid)
-
     def missed(self, conn: Conn) -> bool:
         """A connection that opened with an HTTP request tshark did not dissect
         (HTTP on a port it does not expect, request split into tiny segments)."""
-        return (conn.start.startswith(HTTP_METHODS) and conn.uid not in self.request_conns
-                and conn.uid not in self.partial)  # fmt: skip
+        return conn.start.startswith(HTTP_METHODS) and conn.uid not in self.request_conns
 
     def spoke_unread(self, conn: Conn) -> bool:
         """A TCP client sent data, and tshark read none of it as a request,
         nor will a pass decoding the port as HTTP."""
         return (conn.proto == "tcp" and conn.uid not in self.request_conns and conn.orig.seq_span > 0
-                and not self.missed(conn) and conn.uid not in self.partial)  # fmt: skip
+                and not self.missed(conn))  # fmt: skip
 
     def to_read(self, conn: Conn) -> bool:
         """Whether the payload pass should read this finished connection:
