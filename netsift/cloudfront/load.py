@@ -99,6 +99,7 @@ def load_object(
                 tables=(cloudfront_requests,),
                 write=write,
                 data_errors=(UnreadableObject, NotCloudFrontLog),
+                synchronous_commit=settings.load_synchronous_commit,
             )
         except MissingPartitions as missing:
             # Nothing of the object committed; make the days outside any load's transaction.

@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import (
-    Connection, Engine, Table, Text, any_, bindparam, column, delete, func, literal_column, select, update,
+    Connection, Engine, Table, Text, any_, bindparam, column, delete, func, literal_column, select, text, update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from netsift.schema import rejected_records, source_objects
+from netsift.ingest.pipeline import pipelined
 from netsift.ingest.sources import SourceObject, identity_of
 
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
@@ -58,38 +60,60 @@ def claim(conn: Connection, uri: str, kind: str, parser_version: str) -> LedgerE
     return claim_new(conn, uri, kind, parser_version)[0]
 
 
-def claim_new(conn: Connection, uri: str, kind: str, parser_version: str) -> tuple[LedgerEntry, bool]:
-    """The object's ledger row, locked until commit, and whether this
-    transaction created it (then no rows of an earlier version can exist).
+_CLAIMED = (source_objects.c.id, source_objects.c.status, source_objects.c.etag,
+            source_objects.c.rows_loaded, source_objects.c.content_sha256)  # fmt: skip
 
-    On PostgreSQL one round trip: an upsert locks an existing row as
-    `SELECT … FOR UPDATE` would, waiting for a concurrent holder, and
-    `xmax = 0` tells a row just inserted. A small object's load is mostly
-    round trips, so each one saved shows (bench/objects.py).
-    """
-    postgres = conn.dialect.name == "postgresql"
-    stamp = now()
-    statement = (postgresql if postgres else sqlite).insert(source_objects).values(
-        uri=uri,
-        kind=kind,
+
+def _new_row(dialect) -> Insert:
+    """The ledger row of an object never seen, with its values as bound parameters."""
+    return dialect.insert(source_objects).values(
+        uri=bindparam("uri"),
+        kind=bindparam("kind"),
         status=FAILED,  # until this transaction says otherwise
         rows_loaded=0,
         rows_rejected=0,
         error="never loaded",
-        parser_version=parser_version,
-        first_seen_at=stamp,
-        updated_at=stamp,
+        parser_version=bindparam("parser_version"),
+        first_seen_at=bindparam("stamp"),
+        updated_at=bindparam("stamp"),
     )
-    columns = (source_objects.c.id, source_objects.c.status, source_objects.c.etag,
-               source_objects.c.rows_loaded, source_objects.c.content_sha256)  # fmt: skip
-    if postgres:
-        upsert = statement.on_conflict_do_update(
-            index_elements=["uri"], set_={"uri": statement.excluded.uri}
-        ).returning(*columns, literal_column("xmax = 0"))
-        *values, created = conn.execute(upsert).one()
-        return LedgerEntry(*values), bool(created)
-    created = conn.execute(statement.on_conflict_do_nothing(index_elements=["uri"])).rowcount == 1
-    return LedgerEntry(*conn.execute(select(*columns).where(source_objects.c.uri == uri)).one()), created
+
+
+# Built once, so their compiled form is reused (netsift/ingest/pipeline.py).
+_PG_NEW = _new_row(postgresql)
+_PG_CLAIM = _PG_NEW.on_conflict_do_update(index_elements=["uri"], set_={"uri": _PG_NEW.excluded.uri}).returning(
+    *_CLAIMED, literal_column("xmax = 0")
+)
+_SQLITE_CLAIM = _new_row(sqlite).on_conflict_do_nothing(index_elements=["uri"])
+# set_config(…, true) is SET LOCAL: this transaction only; the value is a bound parameter.
+_DURABILITY = select(func.set_config("synchronous_commit", bindparam("value"), True))
+_SAVEPOINT, _RELEASE, _ROLLBACK_TO = (
+    text(f"{verb} content_claim") for verb in ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+)
+_CONTENT_CLAIM = update(source_objects).where(source_objects.c.id == bindparam("object_id")).values(
+    content_sha256=bindparam("sha256"), status=LOADED, updated_at=bindparam("stamp")
+)
+
+
+def claim_new(conn: Connection, uri: str, kind: str, parser_version: str,
+              synchronous_commit: str | None = None) -> tuple[LedgerEntry, bool]:  # fmt: skip
+    """The object's ledger row, locked until commit, and whether this
+    transaction created it (then no rows of an earlier version can exist).
+
+    On PostgreSQL one round trip, BEGIN and the transaction's
+    `synchronous_commit` included (netsift/ingest/pipeline.py): an upsert
+    locks an existing row as `SELECT … FOR UPDATE` would, waiting for a
+    concurrent holder, and `xmax = 0` tells a row just inserted. A small
+    object's load is mostly round trips, so each one saved shows
+    (bench/objects.py).
+    """
+    values = {"uri": uri, "kind": kind, "parser_version": parser_version, "stamp": now()}
+    if conn.dialect.name == "postgresql":
+        durability = [(_DURABILITY, {"value": synchronous_commit})] if synchronous_commit else []
+        *entry, created = pipelined(conn, [*durability, (_PG_CLAIM, values)])[-1][0]
+        return LedgerEntry(*entry), bool(created)
+    created = conn.execute(_SQLITE_CLAIM, values).rowcount == 1
+    return LedgerEntry(*conn.execute(select(*_CLAIMED).where(source_objects.c.uri == uri)).one()), created
 
 
 def record(conn: Connection, object_id: int, **values) -> None:
@@ -107,14 +131,15 @@ def claim_content(conn: Connection, object_id: int, sha256: str) -> str | None:
     fails the update at once; a twin loading concurrently makes PostgreSQL
     wait until it commits (then fail) or rolls back (then succeed). SQLite
     runs one writer at a time (BEGIN IMMEDIATE), so it never races. The
-    update sits in a savepoint, so a refusal leaves the transaction usable.
+    update sits in a savepoint, so a refusal leaves the transaction usable;
+    the three statements cost one round trip on PostgreSQL.
     """
+    claimed = {"object_id": object_id, "sha256": sha256, "stamp": now()}
     try:
-        with conn.begin_nested():
-            record(conn, object_id, content_sha256=sha256, status=LOADED)
+        pipelined(conn, [(_SAVEPOINT, {}), (_CONTENT_CLAIM, claimed), (_RELEASE, {})])
         return None
     except IntegrityError:
-        pass
+        pipelined(conn, [(_ROLLBACK_TO, {}), (_RELEASE, {})])
     twin = conn.execute(
         select(source_objects.c.uri).where(
             source_objects.c.content_sha256 == sha256,
@@ -148,9 +173,15 @@ def load_once(
     tables: Iterable[Table],
     write: Callable[[Connection, int], ObjectResult],
     data_errors: tuple[type[BaseException], ...],
+    synchronous_commit: str | None = None,
 ) -> ObjectResult:
     """Load `obj` unless this exact version (its ETag, or a local file's
     sha256) is loaded already.
+
+    `synchronous_commit` (PostgreSQL) applies to the load's transaction only:
+    'off' lets the commit return before its WAL is on disk. Rows and ledger
+    row still commit or vanish together, so a crash that loses the last
+    commits leaves those objects unloaded, and the next run loads them.
 
     `write(conn, object_id)` writes the object's rows into `tables` inside the
     transaction and says how it went. Its `data_errors` (the content is at
@@ -162,7 +193,7 @@ def load_once(
     details = {"size_bytes": obj.size, "last_modified": obj.last_modified}
     try:
         with engine.begin() as conn:
-            entry, created = claim_new(conn, uri, kind, parser_version)
+            entry, created = claim_new(conn, uri, kind, parser_version, synchronous_commit)
             if entry.status in DONE and entry.etag == etag and not _twin_gone(conn, entry):
                 return ObjectResult(uri, SKIPPED, entry.rows_loaded)
             # A changed object replaces its old rows, in this same transaction.
