@@ -81,6 +81,34 @@ def partition_days(conn: Connection) -> set[date] | None:
     return {datetime.strptime(m[1], "%Y%m%d").date() for name in names if name and (m := _NAME.match(name))}
 
 
+# Per database: the days that had a partition when this process last read the
+# catalog (None: the table is not partitioned). Read once, not once per object:
+# a small object's load is mostly round trips. Only a hint: PostgreSQL refuses
+# a row whose day has no partition whatever it says (`lacks_partition`), and
+# the load then reads the catalog again; a stale hint costs a retry, never a row.
+_KNOWN_DAYS: dict[str, set[date] | None] = {}
+
+
+def known_days(conn: Connection) -> set[date] | None:
+    """`partition_days`, as last read by this process for this database."""
+    key = conn.engine.url.render_as_string()
+    if key not in _KNOWN_DAYS:
+        _KNOWN_DAYS[key] = partition_days(conn)
+    return _KNOWN_DAYS[key]
+
+
+def forget_days(engine: Engine) -> None:
+    """The next load reads the catalog again."""
+    _KNOWN_DAYS.pop(engine.url.render_as_string(), None)
+
+
+def lacks_partition(error: BaseException) -> bool:
+    """PostgreSQL refused a row because its day has no partition (a prune
+    dropped the day since this process read the catalog)."""
+    orig = getattr(error, "orig", error)
+    return getattr(orig, "sqlstate", None) == "23514" and "no partition of relation" in str(orig)
+
+
 def guarded_rows(rows: Iterable[Sequence], known: set[date], ts_index: int) -> Iterator[Sequence]:
     """The rows, as long as each one's day has a partition.
 
@@ -113,6 +141,8 @@ def create_days(engine: Engine, days: Iterable[date]) -> list[str]:
     made = []
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
+        if not is_partitioned(conn):  # a hint older than a downgrade: nothing to make
+            return made
         existing = attached_days(conn)
         for day in sorted(set(days) - existing):
             name = partition_name(day)

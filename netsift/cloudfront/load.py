@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import Connection, Engine, delete
+from sqlalchemy.exc import DBAPIError
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejected_records
 from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
 from netsift.partitions import (
-    MissingPartitions, create_days, guarded_rows, partition_days, prepare_day,
+    MissingPartitions, create_days, forget_days, guarded_rows, known_days, lacks_partition, prepare_day,
 )  # fmt: skip
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
@@ -26,9 +27,10 @@ from netsift.ingest.sources import SourceObject, open_body
 
 KIND = "cloudfront"
 TS_INDEX = CLOUDFRONT_COPY_COLUMNS.index("ts")
-# A load that met new days is read again once they exist; more than a few
-# rounds means partitions keep vanishing (a prune racing the load).
-PARTITION_ROUNDS = 3
+# A load that met new days is read again once they exist, and one refused
+# for a day pruned since the catalog was read, read again after reading it;
+# more than a few rounds means partitions keep vanishing (a prune racing the load).
+PARTITION_ROUNDS = 4
 
 
 def load_object(
@@ -44,7 +46,7 @@ def load_object(
     def write(conn: Connection, object_id: int) -> ObjectResult:
         def guarded(rows):
             """On a partitioned table, rows only for days that have a partition."""
-            known = partition_days(conn)
+            known = known_days(conn)
             return rows if known is None else guarded_rows(rows, known, TS_INDEX)
 
         parser = LogParser(
@@ -104,4 +106,9 @@ def load_object(
         except MissingPartitions as missing:
             # Nothing of the object committed; make the days outside any load's transaction.
             create_days(engine, missing.days)
+            forget_days(engine)
+        except DBAPIError as error:
+            if not lacks_partition(error):
+                raise
+            forget_days(engine)
     raise RuntimeError(f"{obj.uri}: partitions of {KIND} days kept disappearing during the load")
