@@ -79,3 +79,25 @@ def test_a_connection_lost_in_a_pipeline_is_a_transient_error(pg):
         with pytest.raises(OperationalError) as lost:
             pipelined(conn, [(text("SELECT 1"), {})])
     assert lost.value.connection_invalidated and is_transient(lost.value)
+
+
+def test_a_pooled_connection_lost_while_idle_is_replaced_unseen(pg, monkeypatch):
+    """Connections idle past PING_AFTER_IDLE_SECONDS are pinged at checkout,
+    as pool_pre_ping did; those returned just now are not (a round trip each)."""
+    from netsift import db
+
+    engine = engine_for(pg)
+    with engine.connect() as conn, engine.connect() as other:
+        lost = conn.connection.driver_connection.info.backend_pid  # no query: no transaction to end
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lost})
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with engine.connect() as one, engine.connect() as two:  # the pool's both connections
+        pids = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in (one, two)}
+    assert lost not in pids and len(pids) == 2
+    pings = []
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 60.0)
+    monkeypatch.setattr(engine.dialect, "do_ping", pings.append)
+    for _ in range(3):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    assert pings == []
