@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejected_records
@@ -77,18 +77,14 @@ def load_object(
                 )  # fmt: skip
         finally:
             body.close()
-        # Decided only now: the hash is complete once every line is read.
-        twin = ledger.claim_content(conn, object_id, content.hexdigest())
-        if twin is not None:  # rare: its rows go, where a savepoint would cost two round trips every object
-            conn.execute(delete(cloudfront_requests).where(cloudfront_requests.c.source_object_id == object_id))
-            ledger.record(conn, object_id, content_sha256=content.hexdigest(), status=ledger.DUPLICATE)
-            return ObjectResult(obj.uri, ledger.SKIPPED, error=f"same content as {twin}")
         insert_dicts(
             conn,
             rejected_records,
             [{"source_object_id": object_id, **vars(r)} for r in parser.rejected],
         )
-        return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count)
+        # The hash is complete once every line is read; the ledger claims it at commit.
+        return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count,
+                            content_sha256=content.hexdigest())  # fmt: skip
 
     prepare_day(engine, obj.hour.date() if obj.hour else None)
     for _ in range(PARTITION_ROUNDS):

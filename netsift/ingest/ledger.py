@@ -9,7 +9,7 @@ so two runs cannot load the same object at once. Every kind of source
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
@@ -46,9 +46,13 @@ class ObjectResult:
     rows_rejected: int = 0
     error: str | None = None
     rows_by_table: dict | None = None
+    # sha256 of the content read, for `load_once` to claim at commit (not reported).
+    content_sha256: str | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        reported = asdict(self)
+        del reported["content_sha256"]
+        return reported
 
 
 def now() -> datetime:
@@ -90,9 +94,12 @@ _DURABILITY = select(func.set_config("synchronous_commit", bindparam("value"), T
 _SAVEPOINT, _RELEASE, _ROLLBACK_TO = (
     text(f"{verb} content_claim") for verb in ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 )
-_CONTENT_CLAIM = update(source_objects).where(source_objects.c.id == bindparam("object_id")).values(
-    content_sha256=bindparam("sha256"), status=LOADED, updated_at=bindparam("stamp")
+_FINISHED = ("status", "etag", "rows_loaded", "rows_rejected", "error", "parser_version", "loaded_at",
+             "updated_at", "size_bytes", "last_modified")  # fmt: skip
+_FINISH = update(source_objects).where(source_objects.c.id == bindparam("object_id")).values(
+    {name: bindparam(name) for name in _FINISHED}
 )
+_FINISH_CLAIMING = _FINISH.values(content_sha256=bindparam("content_sha256"))
 
 
 def claim_new(conn: Connection, uri: str, kind: str, parser_version: str,
@@ -121,22 +128,23 @@ def record(conn: Connection, object_id: int, **values) -> None:
     conn.execute(update(source_objects).where(source_objects.c.id == object_id).values(**values))
 
 
-def claim_content(conn: Connection, object_id: int, sha256: str) -> str | None:
-    """Mark this object as the one that loads `sha256`'s content; None if it
-    is, else the URI of the object that already loaded that content (the
-    caller then records the object `duplicate` and writes none of its rows).
+def claim_content(conn: Connection, object_id: int, sha256: str, finished: dict) -> str | None:
+    """Record the load `finished` as the one that holds `sha256`'s content,
+    and commit; or, when another object holds that content already, its URI
+    (the transaction is then still open, for the caller to record this
+    object `duplicate` and remove its rows).
 
-    Called at commit time, once the content is read and hashed. The unique
-    index over loaded objects' hashes decides: a twin committed earlier
-    fails the update at once; a twin loading concurrently makes PostgreSQL
-    wait until it commits (then fail) or rolls back (then succeed). SQLite
-    runs one writer at a time (BEGIN IMMEDIATE), so it never races. The
-    update sits in a savepoint, so a refusal leaves the transaction usable;
-    the three statements cost one round trip on PostgreSQL.
+    Called once the content is read and hashed. The unique index over loaded
+    objects' hashes decides: a twin committed earlier fails the update at
+    once; a twin loading concurrently makes PostgreSQL wait until it commits
+    (then fail) or rolls back (then succeed). SQLite runs one writer at a
+    time (BEGIN IMMEDIATE), so it never races. The update sits in a
+    savepoint, so a refusal leaves the transaction usable; on PostgreSQL the
+    savepoint, the update and the commit cost one round trip.
     """
-    claimed = {"object_id": object_id, "sha256": sha256, "stamp": now()}
     try:
-        pipelined(conn, [(_SAVEPOINT, {}), (_CONTENT_CLAIM, claimed), (_RELEASE, {})])
+        pipelined(conn, [(_SAVEPOINT, {}), (_FINISH_CLAIMING, {**finished, "object_id": object_id,
+                                                              "content_sha256": sha256})], then_commit=True)  # fmt: skip
         return None
     except IntegrityError:
         pipelined(conn, [(_ROLLBACK_TO, {}), (_RELEASE, {})])
@@ -201,20 +209,25 @@ def load_once(
                 conn.execute(delete(table).where(table.c.source_object_id == entry.id))
             result = write(conn, entry.id)
             stamp = now()
-            record(
-                conn,
-                entry.id,
-                status=DUPLICATE if result.status == SKIPPED else result.status,
-                etag=etag,
-                rows_loaded=result.rows_loaded,
-                rows_rejected=result.rows_rejected,
-                error=result.error,
-                parser_version=parser_version,
-                loaded_at=stamp,
-                updated_at=stamp,
-                **details,
-            )
-            return result
+            finished = {
+                "status": DUPLICATE if result.status == SKIPPED else result.status, "etag": etag,
+                "rows_loaded": result.rows_loaded, "rows_rejected": result.rows_rejected, "error": result.error,
+                "parser_version": parser_version, "loaded_at": stamp, "updated_at": stamp, **details,
+            }  # fmt: skip
+            if result.content_sha256 is None or result.status == SKIPPED:
+                pipelined(conn, [(_FINISH, {**finished, "object_id": entry.id})], then_commit=True)
+                return result
+            twin = claim_content(conn, entry.id, result.content_sha256, finished)
+            if twin is None:
+                return result
+            # Rare: this content is loaded under another name. Its rows go, where a
+            # savepoint around them would cost two round trips every object.
+            for table in (*tables, rejected_records):
+                conn.execute(delete(table).where(table.c.source_object_id == entry.id))
+            error = f"same content as {twin}"
+            record(conn, entry.id, **{**finished, "status": DUPLICATE, "rows_loaded": 0, "rows_rejected": 0,
+                                      "error": error, "content_sha256": result.content_sha256})  # fmt: skip
+            return ObjectResult(uri, SKIPPED, error=error)
     except data_errors as error:
         reason = str(error)
     with engine.begin() as conn:

@@ -18,21 +18,30 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Compiled
 from sqlalchemy.sql import Executable
 
 
-def pipelined(conn: Connection, steps: Sequence[tuple[Executable, dict]]) -> list[list[tuple]]:
+def pipelined(conn: Connection, steps: Sequence[tuple[Executable, dict]],
+              then_commit: bool = False) -> list[list[tuple]]:  # fmt: skip
     """The rows each (statement, parameters) step returns ([] for those
     returning none), the statements sent together in the connection's
     transaction. A failing statement raises, and PostgreSQL skips the ones
     after it. Statements are built once (module constants), so each is
-    compiled once per process."""
+    compiled once per process.
+
+    `then_commit`: these statements end the transaction. On PostgreSQL the
+    COMMIT travels with them (the caller's transaction block then finds
+    nothing left to commit); elsewhere that block commits as it ends. Either
+    way nothing may follow them in the transaction.
+    """
     if conn.dialect.name != "postgresql":
         return [_rows(conn.execute(statement, params)) for statement, params in steps]
     compiled = [(_compiled(statement, conn.dialect), params) for statement, params in steps]
+    if then_commit:
+        compiled.append((_compiled(_COMMIT, conn.dialect), {}))
     driver = conn.connection.driver_connection
     with driver_errors(conn, "; ".join(c.string for c, _ in compiled)):
         cursors = [driver.cursor() for _ in compiled]
@@ -46,6 +55,7 @@ def pipelined(conn: Connection, steps: Sequence[tuple[Executable, dict]]) -> lis
                 cursor.close()
 
 
+_COMMIT = text("COMMIT")
 _COMPILED: dict[tuple[int, str], Compiled] = {}
 
 
