@@ -168,9 +168,12 @@ def prepare_day(engine: Engine, day: date | None) -> None:
     if day is None or day in _SEEN_DAYS or engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:
-        if not is_partitioned(conn):
-            return
-    create_days(engine, [day])
+        known = known_days(conn)
+    if known is None:
+        return
+    if day not in known:
+        create_days(engine, [day])
+        forget_days(engine)
     _SEEN_DAYS.add(day)
 
 
