@@ -28,7 +28,6 @@ import os
 import random
 import resource
 import shutil
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 

@@ -6,12 +6,14 @@ One driver for PostgreSQL: psycopg 3 (see README, "Why psycopg 3"). A plain
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib.resources import files
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 # Package data: the migrations and their Alembic configuration ship in the
 # wheel, so `netsift db upgrade` works from any working directory.
@@ -48,7 +50,36 @@ def engine_for(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A connection back in the pool for less than this is handed out unpinged.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping, except for connections used within the
+    last second: a ping is a round trip, and a run loading small objects
+    checks a connection out for each one (bench/objects.py). One that was
+    lost within that second fails its statement instead, which is retried
+    as any lost connection is (tasks/retry.py)."""
+
+    def note(dbapi_connection, record, *_) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("returned_at", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(f"the pooled connection was lost: {error}") from error  # the pool retries
+
+    event.listen(engine, "connect", note)
+    event.listen(engine, "checkin", note)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

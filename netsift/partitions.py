@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 TABLE = "cloudfront_requests"
 # A capture's rows go to all four: its days are made in each together.
@@ -30,9 +31,10 @@ PARTITIONED_TABLES = (TABLE, *CAPTURE_TABLES)
 # One key for every process making partitions of these tables: pg_advisory_xact_lock(int8).
 ADVISORY_KEY = 0x6E657473_69667401
 _ANY_NAME = re.compile(rf"\A(?:{'|'.join(PARTITIONED_TABLES)})_p\d{{8}}\Z")
-# A load that met new days is read again once they exist; more than a few
-# rounds means partitions keep vanishing (a prune racing the load).
-PARTITION_ROUNDS = 3
+# A load that met new days is read again once they exist, and one refused
+# for a day pruned since the catalog was read, read again after reading it;
+# more than a few rounds means partitions keep vanishing (a prune racing the load).
+PARTITION_ROUNDS = 4
 T = TypeVar("T")
 
 
@@ -95,6 +97,37 @@ def partition_days(conn: Connection, tables: Iterable[str] = (TABLE,)) -> dict[s
     return known
 
 
+# Per database and tables: the days that had a partition when this process
+# last read the catalog (a table absent: not partitioned). Read once, not once
+# per object: a small object's load is mostly round trips. Only a hint:
+# PostgreSQL refuses a row whose day has no partition whatever it says
+# (`lacks_partition`), and the load then reads the catalog again; a stale
+# hint costs a retry, never a row.
+_KNOWN_DAYS: dict[tuple[str, tuple[str, ...]], dict[str, set[date]]] = {}
+
+
+def known_days(conn: Connection, tables: Iterable[str] = (TABLE,)) -> dict[str, set[date]]:
+    """`partition_days`, as last read by this process for this database."""
+    key = (conn.engine.url.render_as_string(), tuple(tables))
+    if key not in _KNOWN_DAYS:
+        _KNOWN_DAYS[key] = partition_days(conn, key[1])
+    return _KNOWN_DAYS[key]
+
+
+def forget_days(engine: Engine) -> None:
+    """The next load reads the catalog again."""
+    url = engine.url.render_as_string()
+    for key in [key for key in _KNOWN_DAYS if key[0] == url]:
+        del _KNOWN_DAYS[key]
+
+
+def lacks_partition(error: BaseException) -> bool:
+    """PostgreSQL refused a row because its day has no partition (a prune
+    dropped the day since this process read the catalog)."""
+    orig = getattr(error, "orig", error)
+    return getattr(orig, "sqlstate", None) == "23514" and "no partition of relation" in str(orig)
+
+
 def guarded_rows(
     rows: Iterable[T], known: dict[str, set[date]], place: Callable[[T], tuple[str, datetime]]
 ) -> Iterator[T]:
@@ -134,8 +167,8 @@ def create_days(engine: Engine, days: Iterable[date], tables: Iterable[str] = (T
     made = []
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
-        for table in tables:
-            existing = attached_days(conn, table)
+        partitioned = partition_days(conn, tables)  # a hint older than a downgrade: nothing to make
+        for table, existing in partitioned.items():
             for day in sorted(set(days) - existing):
                 name = partition_name(day, table)
                 low, high = day_bounds(day)
@@ -163,11 +196,13 @@ def prepare_days(engine: Engine, days: Iterable[date | None], tables: Iterable[s
     if not wanted or engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:
-        partitioned = set(partition_days(conn, {table for table, _ in wanted}))
-    wanted = {(table, day) for table, day in wanted if table in partitioned}
-    if wanted:
-        create_days(engine, {day for _, day in wanted}, sorted({table for table, _ in wanted}))
-        _SEEN_DAYS.update(wanted)
+        known = known_days(conn, sorted({table for table, _ in wanted}))
+    wanted = {(table, day) for table, day in wanted if table in known}
+    missing = {(table, day) for table, day in wanted if day not in known[table]}
+    if missing:
+        create_days(engine, {day for _, day in missing}, sorted({table for table, _ in missing}))
+        forget_days(engine)
+    _SEEN_DAYS.update(wanted)
 
 
 def loaded_with_days(engine: Engine, load: Callable[[], T], tables: Iterable[str], what: str) -> T:
@@ -182,6 +217,11 @@ def loaded_with_days(engine: Engine, load: Callable[[], T], tables: Iterable[str
             return load()
         except MissingPartitions as missing:
             create_days(engine, missing.days, tables)
+            forget_days(engine)
+        except DBAPIError as error:  # refused: a day pruned since this process read the catalog
+            if not lacks_partition(error):
+                raise
+            forget_days(engine)
     raise RuntimeError(f"{what}: partitions of its days kept disappearing during the load")
 
 

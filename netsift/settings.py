@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     write_slots: int = Field(
         4, gt=0, description="Objects one process writes at once (a local semaphore, per object)."
     )
+    load_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = Field(
+        "off",
+        description="PostgreSQL's synchronous_commit inside each object's load transaction. 'off' spares "
+        "a disk flush per object; after a PostgreSQL crash the last commits (under a second) may be gone, "
+        "rows and ledger row together, and the next run loads those objects again. 'on': every load is "
+        "on disk when its commit returns.",
+    )
     batch_objects: int = Field(
         50, gt=0, description="Most objects one load task takes in turn (small objects share a task run)."
     )

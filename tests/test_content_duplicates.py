@@ -94,9 +94,9 @@ def test_two_runs_racing_on_two_copies_load_the_content_once(pg, tmp_path):
     both_written = threading.Barrier(2, timeout=30)
     claim = ledger.claim_content
 
-    def claim_after_both_wrote(conn, object_id, sha256):
+    def claim_after_both_wrote(conn, object_id, sha256, finished):
         both_written.wait()
-        return claim(conn, object_id, sha256)
+        return claim(conn, object_id, sha256, finished)
 
     engine, settings = engine_for(pg), Settings(database_url=pg)
     results = {}

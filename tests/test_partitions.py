@@ -93,6 +93,18 @@ def test_prune_drops_old_days_and_removes_what_a_delete_would(pg, tmp_path):
     assert load_all(pg, tmp_path) == ["skipped"]
 
 
+def test_a_day_pruned_after_this_process_read_the_catalog_is_made_again(pg, tmp_path):
+    """Loads read the days once per process, not once per object; PostgreSQL
+    refuses a row of a day pruned since, and the load reads the catalog again."""
+    write_days(tmp_path / "a", "a", ["2023-03-01"])
+    assert load_all(pg, tmp_path / "a") == ["loaded"]
+    prune(engine_for(pg), datetime(2023, 3, 2, tzinfo=timezone.utc))
+    assert date(2023, 3, 1) not in days_of(pg)
+    write_days(tmp_path / "b", "b", ["2023-03-01"], per_day=4)
+    assert load_all(pg, tmp_path / "b") == ["loaded"]
+    assert scalar(pg, "SELECT count(*) FROM cloudfront_requests_p20230301") == 4
+
+
 def test_the_migration_moves_rows_into_days_and_downgrades_to_a_plain_table(tmp_path):
     """Loaded at the head, down to 0010 (a plain table, the rows kept), and up
     again: the rows move back into their days."""

@@ -112,6 +112,7 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
             tables=(pcap_files, *(table for table, _ in TABLES.values())),
             write=write,
             data_errors=(CaptureError,),
+            synchronous_commit=settings.load_synchronous_commit,
         ), CAPTURE_TABLES, obj.uri)  # fmt: skip
 
 

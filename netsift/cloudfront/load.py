@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import Connection, Engine
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejected_records
 from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
-from netsift.partitions import guarded_rows, loaded_with_days, partition_days, prepare_days
+from netsift.partitions import guarded_rows, known_days, loaded_with_days, prepare_days
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
 from netsift.cloudfront.v2 import parquet_rows
@@ -44,7 +44,7 @@ def load_object(
     def write(conn: Connection, object_id: int) -> ObjectResult:
         def guarded(rows):
             """On a partitioned table, rows only for days that have a partition."""
-            known = partition_days(conn, TABLES)
+            known = known_days(conn, TABLES)
             return guarded_rows(rows, known, _placed) if known else rows
 
         parser = LogParser(
@@ -75,18 +75,14 @@ def load_object(
                 )  # fmt: skip
         finally:
             body.close()
-        # Decided only now: the hash is complete once every line is read.
-        twin = ledger.claim_content(conn, object_id, content.hexdigest())
-        if twin is not None:  # rare: its rows go, where a savepoint would cost two round trips every object
-            conn.execute(delete(cloudfront_requests).where(cloudfront_requests.c.source_object_id == object_id))
-            ledger.record(conn, object_id, content_sha256=content.hexdigest(), status=ledger.DUPLICATE)
-            return ObjectResult(obj.uri, ledger.SKIPPED, error=f"same content as {twin}")
         insert_dicts(
             conn,
             rejected_records,
             [{"source_object_id": object_id, **vars(r)} for r in parser.rejected],
         )
-        return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count)
+        # The hash is complete once every line is read; the ledger claims it at commit.
+        return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count,
+                            content_sha256=content.hexdigest())  # fmt: skip
 
     prepare_days(engine, [obj.hour.date() if obj.hour else None], TABLES)
     return loaded_with_days(engine, lambda: ledger.load_once(
@@ -97,4 +93,5 @@ def load_object(
         tables=(cloudfront_requests,),
         write=write,
         data_errors=(UnreadableObject, NotCloudFrontLog),
+        synchronous_commit=settings.load_synchronous_commit,
     ), TABLES, obj.uri)  # fmt: skip

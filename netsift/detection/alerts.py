@@ -10,7 +10,6 @@ verdicts and the cursor commit in one transaction.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 

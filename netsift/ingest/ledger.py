@@ -9,17 +9,19 @@ so two runs cannot load the same object at once. Every kind of source
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import (
-    Connection, Engine, Table, Text, any_, bindparam, column, delete, func, literal_column, select, update,
+    Connection, Engine, Table, Text, any_, bindparam, column, delete, func, literal_column, select, text, update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 
 from netsift.schema import rejected_records, source_objects
+from netsift.ingest.pipeline import pipelined
 from netsift.ingest.sources import SourceObject, identity_of
 
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
@@ -44,9 +46,13 @@ class ObjectResult:
     rows_rejected: int = 0
     error: str | None = None
     rows_by_table: dict | None = None
+    # sha256 of the content read, for `load_once` to claim at commit (not reported).
+    content_sha256: str | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        reported = asdict(self)
+        del reported["content_sha256"]
+        return reported
 
 
 def now() -> datetime:
@@ -58,38 +64,63 @@ def claim(conn: Connection, uri: str, kind: str, parser_version: str) -> LedgerE
     return claim_new(conn, uri, kind, parser_version)[0]
 
 
-def claim_new(conn: Connection, uri: str, kind: str, parser_version: str) -> tuple[LedgerEntry, bool]:
-    """The object's ledger row, locked until commit, and whether this
-    transaction created it (then no rows of an earlier version can exist).
+_CLAIMED = (source_objects.c.id, source_objects.c.status, source_objects.c.etag,
+            source_objects.c.rows_loaded, source_objects.c.content_sha256)  # fmt: skip
 
-    On PostgreSQL one round trip: an upsert locks an existing row as
-    `SELECT … FOR UPDATE` would, waiting for a concurrent holder, and
-    `xmax = 0` tells a row just inserted. A small object's load is mostly
-    round trips, so each one saved shows (bench/objects.py).
-    """
-    postgres = conn.dialect.name == "postgresql"
-    stamp = now()
-    statement = (postgresql if postgres else sqlite).insert(source_objects).values(
-        uri=uri,
-        kind=kind,
+
+def _new_row(dialect) -> Insert:
+    """The ledger row of an object never seen, with its values as bound parameters."""
+    return dialect.insert(source_objects).values(
+        uri=bindparam("uri"),
+        kind=bindparam("kind"),
         status=FAILED,  # until this transaction says otherwise
         rows_loaded=0,
         rows_rejected=0,
         error="never loaded",
-        parser_version=parser_version,
-        first_seen_at=stamp,
-        updated_at=stamp,
+        parser_version=bindparam("parser_version"),
+        first_seen_at=bindparam("stamp"),
+        updated_at=bindparam("stamp"),
     )
-    columns = (source_objects.c.id, source_objects.c.status, source_objects.c.etag,
-               source_objects.c.rows_loaded, source_objects.c.content_sha256)  # fmt: skip
-    if postgres:
-        upsert = statement.on_conflict_do_update(
-            index_elements=["uri"], set_={"uri": statement.excluded.uri}
-        ).returning(*columns, literal_column("xmax = 0"))
-        *values, created = conn.execute(upsert).one()
-        return LedgerEntry(*values), bool(created)
-    created = conn.execute(statement.on_conflict_do_nothing(index_elements=["uri"])).rowcount == 1
-    return LedgerEntry(*conn.execute(select(*columns).where(source_objects.c.uri == uri)).one()), created
+
+
+# Built once, so their compiled form is reused (netsift/ingest/pipeline.py).
+_PG_NEW = _new_row(postgresql)
+_PG_CLAIM = _PG_NEW.on_conflict_do_update(index_elements=["uri"], set_={"uri": _PG_NEW.excluded.uri}).returning(
+    *_CLAIMED, literal_column("xmax = 0")
+)
+_SQLITE_CLAIM = _new_row(sqlite).on_conflict_do_nothing(index_elements=["uri"])
+# set_config(…, true) is SET LOCAL: this transaction only; the value is a bound parameter.
+_DURABILITY = select(func.set_config("synchronous_commit", bindparam("value"), True))
+_SAVEPOINT, _RELEASE, _ROLLBACK_TO = (
+    text(f"{verb} content_claim") for verb in ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+)
+_FINISHED = ("status", "etag", "rows_loaded", "rows_rejected", "error", "parser_version", "loaded_at",
+             "updated_at", "size_bytes", "last_modified")  # fmt: skip
+_FINISH = update(source_objects).where(source_objects.c.id == bindparam("object_id")).values(
+    {name: bindparam(name) for name in _FINISHED}
+)
+_FINISH_CLAIMING = _FINISH.values(content_sha256=bindparam("content_sha256"))
+
+
+def claim_new(conn: Connection, uri: str, kind: str, parser_version: str,
+              synchronous_commit: str | None = None) -> tuple[LedgerEntry, bool]:  # fmt: skip
+    """The object's ledger row, locked until commit, and whether this
+    transaction created it (then no rows of an earlier version can exist).
+
+    On PostgreSQL one round trip, BEGIN and the transaction's
+    `synchronous_commit` included (netsift/ingest/pipeline.py): an upsert
+    locks an existing row as `SELECT … FOR UPDATE` would, waiting for a
+    concurrent holder, and `xmax = 0` tells a row just inserted. A small
+    object's load is mostly round trips, so each one saved shows
+    (bench/objects.py).
+    """
+    values = {"uri": uri, "kind": kind, "parser_version": parser_version, "stamp": now()}
+    if conn.dialect.name == "postgresql":
+        durability = [(_DURABILITY, {"value": synchronous_commit})] if synchronous_commit else []
+        *entry, created = pipelined(conn, [*durability, (_PG_CLAIM, values)])[-1][0]
+        return LedgerEntry(*entry), bool(created)
+    created = conn.execute(_SQLITE_CLAIM, values).rowcount == 1
+    return LedgerEntry(*conn.execute(select(*_CLAIMED).where(source_objects.c.uri == uri)).one()), created
 
 
 def record(conn: Connection, object_id: int, **values) -> None:
@@ -97,24 +128,26 @@ def record(conn: Connection, object_id: int, **values) -> None:
     conn.execute(update(source_objects).where(source_objects.c.id == object_id).values(**values))
 
 
-def claim_content(conn: Connection, object_id: int, sha256: str) -> str | None:
-    """Mark this object as the one that loads `sha256`'s content; None if it
-    is, else the URI of the object that already loaded that content (the
-    caller then records the object `duplicate` and writes none of its rows).
+def claim_content(conn: Connection, object_id: int, sha256: str, finished: dict) -> str | None:
+    """Record the load `finished` as the one that holds `sha256`'s content,
+    and commit; or, when another object holds that content already, its URI
+    (the transaction is then still open, for the caller to record this
+    object `duplicate` and remove its rows).
 
-    Called at commit time, once the content is read and hashed. The unique
-    index over loaded objects' hashes decides: a twin committed earlier
-    fails the update at once; a twin loading concurrently makes PostgreSQL
-    wait until it commits (then fail) or rolls back (then succeed). SQLite
-    runs one writer at a time (BEGIN IMMEDIATE), so it never races. The
-    update sits in a savepoint, so a refusal leaves the transaction usable.
+    Called once the content is read and hashed. The unique index over loaded
+    objects' hashes decides: a twin committed earlier fails the update at
+    once; a twin loading concurrently makes PostgreSQL wait until it commits
+    (then fail) or rolls back (then succeed). SQLite runs one writer at a
+    time (BEGIN IMMEDIATE), so it never races. The update sits in a
+    savepoint, so a refusal leaves the transaction usable; on PostgreSQL the
+    savepoint, the update and the commit cost one round trip.
     """
     try:
-        with conn.begin_nested():
-            record(conn, object_id, content_sha256=sha256, status=LOADED)
+        pipelined(conn, [(_SAVEPOINT, {}), (_FINISH_CLAIMING, {**finished, "object_id": object_id,
+                                                              "content_sha256": sha256})], then_commit=True)  # fmt: skip
         return None
     except IntegrityError:
-        pass
+        pipelined(conn, [(_ROLLBACK_TO, {}), (_RELEASE, {})])
     twin = conn.execute(
         select(source_objects.c.uri).where(
             source_objects.c.content_sha256 == sha256,
@@ -148,9 +181,15 @@ def load_once(
     tables: Iterable[Table],
     write: Callable[[Connection, int], ObjectResult],
     data_errors: tuple[type[BaseException], ...],
+    synchronous_commit: str | None = None,
 ) -> ObjectResult:
     """Load `obj` unless this exact version (its ETag, or a local file's
     sha256) is loaded already.
+
+    `synchronous_commit` (PostgreSQL) applies to the load's transaction only:
+    'off' lets the commit return before its WAL is on disk. Rows and ledger
+    row still commit or vanish together, so a crash that loses the last
+    commits leaves those objects unloaded, and the next run loads them.
 
     `write(conn, object_id)` writes the object's rows into `tables` inside the
     transaction and says how it went. Its `data_errors` (the content is at
@@ -162,7 +201,7 @@ def load_once(
     details = {"size_bytes": obj.size, "last_modified": obj.last_modified}
     try:
         with engine.begin() as conn:
-            entry, created = claim_new(conn, uri, kind, parser_version)
+            entry, created = claim_new(conn, uri, kind, parser_version, synchronous_commit)
             if entry.status in DONE and entry.etag == etag and not _twin_gone(conn, entry):
                 return ObjectResult(uri, SKIPPED, entry.rows_loaded)
             # A changed object replaces its old rows, in this same transaction.
@@ -170,20 +209,25 @@ def load_once(
                 conn.execute(delete(table).where(table.c.source_object_id == entry.id))
             result = write(conn, entry.id)
             stamp = now()
-            record(
-                conn,
-                entry.id,
-                status=DUPLICATE if result.status == SKIPPED else result.status,
-                etag=etag,
-                rows_loaded=result.rows_loaded,
-                rows_rejected=result.rows_rejected,
-                error=result.error,
-                parser_version=parser_version,
-                loaded_at=stamp,
-                updated_at=stamp,
-                **details,
-            )
-            return result
+            finished = {
+                "status": DUPLICATE if result.status == SKIPPED else result.status, "etag": etag,
+                "rows_loaded": result.rows_loaded, "rows_rejected": result.rows_rejected, "error": result.error,
+                "parser_version": parser_version, "loaded_at": stamp, "updated_at": stamp, **details,
+            }  # fmt: skip
+            if result.content_sha256 is None or result.status == SKIPPED:
+                pipelined(conn, [(_FINISH, {**finished, "object_id": entry.id})], then_commit=True)
+                return result
+            twin = claim_content(conn, entry.id, result.content_sha256, finished)
+            if twin is None:
+                return result
+            # Rare: this content is loaded under another name. Its rows go, where a
+            # savepoint around them would cost two round trips every object.
+            for table in (*tables, rejected_records):
+                conn.execute(delete(table).where(table.c.source_object_id == entry.id))
+            error = f"same content as {twin}"
+            record(conn, entry.id, **{**finished, "status": DUPLICATE, "rows_loaded": 0, "rows_rejected": 0,
+                                      "error": error, "content_sha256": result.content_sha256})  # fmt: skip
+            return ObjectResult(uri, SKIPPED, error=error)
     except data_errors as error:
         reason = str(error)
     with engine.begin() as conn:

@@ -11,6 +11,8 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import ARRAY, BigInteger, Connection, DateTime, Float, Integer, Table, Text, insert
 
+from netsift.ingest.pipeline import driver_errors
+
 _PG_BINARY_TYPES = ((BigInteger, "int8"), (Integer, "int4"), (Float, "float8"), (Text, "text"))
 
 
@@ -52,7 +54,7 @@ def _pg_copy(conn: Connection, table: Table, columns: Sequence[str], rows) -> in
     quoted = ", ".join(f'"{name}"' for name in columns)  # our own names, never data
     statement = f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)'
     count = 0
-    with conn.connection.driver_connection.cursor() as cursor:
+    with driver_errors(conn, statement), conn.connection.driver_connection.cursor() as cursor:
         with cursor.copy(statement) as copy:
             copy.set_types(types)
             write = copy.write_row
