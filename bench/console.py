@@ -145,12 +145,14 @@ def database_alone(url: str, filter_model: dict, sort: list) -> float:
     """The same page query, through psycopg and nothing else (warm, median of 5)."""
     import psycopg
 
+    from netsift.console.app import postgres_options
+
     engine = engine_for(url)
     query = page_query(browsable(TABLE), filter_model, sort, 0, PAGE, "postgresql")
     compiled = query.compile(engine)
     sql, params = str(compiled), compiled.params
     times = []
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, options=postgres_options(60)) as conn:
         for _ in range(6):
             started = time.perf_counter()
             conn.execute(sql, params).fetchall()

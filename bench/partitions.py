@@ -160,6 +160,8 @@ def timed_prune(url: str, tables: tuple[str, ...]) -> tuple[float, int]:
 def page_times(url: str) -> dict[str, tuple[float, float]]:
     import psycopg
 
+    from netsift.console.app import postgres_options
+
     from bench.console import TABLE, contains, sort_model
     from netsift.console.grid_query import page_query
     from netsift.console.tables import browsable
@@ -171,7 +173,7 @@ def page_times(url: str) -> dict[str, tuple[float, float]]:
     for name, (filter_model, sort) in views.items():
         compiled = page_query(browsable(TABLE), filter_model, sort_model(sort), 0, 100, "postgresql").compile(engine)
         times = []
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, options=postgres_options(60)) as conn:
             for _ in range(6):
                 started = time.perf_counter()
                 conn.execute(str(compiled), compiled.params).fetchall()
