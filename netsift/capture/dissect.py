@@ -118,7 +118,7 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         lines = tshark_lines(capture, [*REASSEMBLY, *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
-            ts = float(f[F["frame.time_epoch"]])
+            ts = _epoch(f[F["frame.time_epoch"]])
             info.packets += 1
             info.first_ts = ts if info.first_ts is None else min(info.first_ts, ts)
             info.last_ts = ts if info.last_ts is None else max(info.last_ts, ts)
@@ -213,7 +213,7 @@ def _http_pass(capture: Path, object_id: int, flows: dict[Flow, Conn], ports: li
         lines = tshark_lines(capture, [*REASSEMBLY, *decode_as, "-Y", narrowed("http"), *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
-            packets = _packets(f, float(f[F["frame.time_epoch"]]))
+            packets = _packets(f, _epoch(f[F["frame.time_epoch"]]))
             packet = packets[-1] if packets else None
             if packet is None or packet["proto"] != "tcp":
                 continue
@@ -236,6 +236,13 @@ def _rows_of(lines: Iterator[bytes]) -> Iterator[list[bytes]]:
         fields = line.split(b"\t")
         if len(fields) == width:
             yield fields
+
+
+def _epoch(value: bytes) -> float:
+    """Seconds, cut to microseconds as libpcap hands them to Zeek: a
+    nanosecond capture's 240 ns connection lasts 1 µs there, not 0."""
+    dot = value.find(b".")
+    return float(value[: dot + 7] if dot >= 0 else value)
 
 
 def _at(value: bytes, index: int) -> bytes:
