@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 
 import communityid
 
@@ -164,9 +165,11 @@ def community_id(proto: str, orig_h: str, orig_p: int, resp_h: str, resp_p: int)
         return ""
 
 
-def services_of(protocols: str) -> set[str]:
-    """Zeek's service names for tshark's `frame.protocols` (eth:ethertype:ip:…)."""
-    return {SERVICES[name] for name in protocols.split(":")[2:] if name in SERVICES}
+@lru_cache(maxsize=4096)
+def services_of(protocols: str) -> frozenset[str]:
+    """Zeek's service names for tshark's `frame.protocols` (eth:ethertype:ip:…);
+    a capture has few distinct ones, so each is read once."""
+    return frozenset(SERVICES[name] for name in protocols.split(":")[2:] if name in SERVICES)
 
 
 def tcp_conn_state(o: Endpoint, r: Endpoint, starts_with_syn: bool) -> str:
@@ -326,6 +329,9 @@ def _tcp_update(sender: Endpoint, peer: Endpoint, flags: int, seq: int | None, l
             span = (seq + length - sender.seq_base) & 0xFFFFFFFF
             if span < 0x80000000:  # ignore data from before the base (old retransmissions)
                 sender.seq_span = max(sender.seq_span, span)
+    if not flags & (SYN | FIN | RST) and sender.state == ESTABLISHED:
+        sender.sent_ack_only = True  # most packets: no state to change
+        return
     if flags & SYN:
         if flags & ACK:
             sender.sent_synack = True

@@ -49,6 +49,10 @@ MAIN_FIELDS = (
 # only when asked (without it, an HTTP answer with one late segment is lost)
 REASSEMBLY = ("-o", "tcp.reassemble_out_of_order:TRUE")
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
+_IPV4, _IPV6 = (F["ip.src"], F["ip.dst"]), (F["ipv6.src"], F["ipv6.dst"])
+_TCP = tuple(F[f"tcp.{name}"] for name in ("srcport", "dstport", "flags", "seq_raw", "len", "stream"))
+_TIME = F["frame.time_epoch"]
+_UDP = tuple(F[f"udp.{name}"] for name in ("srcport", "dstport", "length"))
 _DNS = slice(F[DNS_FIELDS[0]], F[DNS_FIELDS[0]] + len(DNS_FIELDS))
 
 
@@ -118,7 +122,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         lines = tshark_lines(capture, [*REASSEMBLY, *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
-            ts = _epoch(f[F["frame.time_epoch"]])
+            raw = f[_TIME]  # _epoch, inline: once per packet
+            ts = float(raw[: raw.find(b".") + 7] if b"." in raw else raw)
             info.packets += 1
             info.first_ts = ts if info.first_ts is None else min(info.first_ts, ts)
             info.last_ts = ts if info.last_ts is None else max(info.last_ts, ts)
@@ -257,7 +262,11 @@ def _packets(f: list[bytes], ts: float) -> list[dict]:
     """The frame's packets for the connection tracker: outer UDP tunnels
     first, the flow itself (whose DNS and HTTP the frame carries) last."""
     protocols = f[F["frame.protocols"]].decode("ascii", "replace")
-    found, layers = [], layers_of(protocols)
+    layers = layers_of(protocols)
+    if len(layers) == 1:  # no tunnel: most frames
+        packet = _packet(f, ts, protocols, layers[0], True)
+        return [packet] if packet is not None else []
+    found = []
     for layer in layers:
         packet = _packet(f, ts, protocols[: layer.protocols_end], layer, own=layer is layers[-1])
         if packet is not None:
@@ -265,28 +274,32 @@ def _packets(f: list[bytes], ts: float) -> list[dict]:
     return found
 
 
+def _fields(f: list[bytes], indexes: tuple[int, ...], index: int) -> list[bytes]:
+    """The `index`-th occurrences of some fields; the first are left whole
+    (fields.integer reads the first itself), the common case kept cheap."""
+    return [f[k] for k in indexes] if index == 0 else [_at(f[k], index) for k in indexes]
+
+
 def _packet(f: list[bytes], ts: float, protocols: str, layer: Layer, own: bool) -> dict | None:
     """The tracker's view of one layer; `own`: the frame's DNS, if any, is this layer's."""
-    six = layer.family == "ipv6"
-    src = _at(f[F["ipv6.src" if six else "ip.src"]], layer.ip_index)
-    dst = _at(f[F["ipv6.dst" if six else "ip.dst"]], layer.ip_index)
+    src, dst = _IPV6 if layer.family == "ipv6" else _IPV4
+    src, dst = (_first(f[src]), _first(f[dst])) if layer.ip_index == 0 else _fields(f, (src, dst), layer.ip_index)
     if not src or not dst:
         return None
     common = {"src": src.decode(), "dst": dst.decode(), "ts": ts, "protocols": protocols}
-    i = layer.index
+    six, i = layer.family == "ipv6", layer.index
     if layer.proto == "tcp":
+        sport, dport, flags, seq, length, stream = _fields(f, _TCP, i)
         return {
-            **common, "proto": "tcp",
-            "sport": _int(_at(f[F["tcp.srcport"]], i)), "dport": _int(_at(f[F["tcp.dstport"]], i)),
-            "flags": _int(_at(f[F["tcp.flags"]], i)) or 0, "seq": _int(_at(f[F["tcp.seq_raw"]], i)),
-            "tcp_len": _int(_at(f[F["tcp.len"]], i)) or 0, "stream": _int(_at(f[F["tcp.stream"]], i)),
+            **common, "proto": "tcp", "sport": _int(sport), "dport": _int(dport),
+            "flags": _int(flags) or 0, "seq": _int(seq), "tcp_len": _int(length) or 0, "stream": _int(stream),
             "head": bytes.fromhex(_first(f[F["data.data"]])[:32].decode()) if f[F["data.data"]] else b"",
         }  # fmt: skip
     if layer.proto == "udp":
+        sport, dport, length = _fields(f, _UDP, i)
         return {
-            **common, "proto": "udp",
-            "sport": _int(_at(f[F["udp.srcport"]], i)), "dport": _int(_at(f[F["udp.dstport"]], i)),
-            "payload": (_int(_at(f[F["udp.length"]], i)) or 8) - 8,
+            **common, "proto": "udp", "sport": _int(sport), "dport": _int(dport),
+            "payload": (_int(length) or 8) - 8,
             "is_reply": own and reply_flips_roles(is_response(f[_DNS]), common["dst"]),
         }  # fmt: skip
     if layer.proto == "icmp":
