@@ -35,9 +35,10 @@ def test_captures_load_once_with_every_table(db, tmp_path):
     results = load_all(db, tmp_path)
     kb = results["kitchen_boss.pcap"]
     assert kb.status == "loaded"
-    # 55 files: header_bg.png (129255 bytes) arrives with a segment out of order
-    assert kb.rows_by_table == {"connections": 92, "dns_queries": 12, "http_requests": 94, "extracted_files": 55}
-    assert query(db, "SELECT COUNT(*) FROM connections") == [(93,)]
+    # 55 files: header_bg.png (129255 bytes) arrives with a segment out of order;
+    # 93 connections: 92 TCP/UDP and one IGMP flow, Zeek's unknown_transport
+    assert kb.rows_by_table == {"connections": 93, "dns_queries": 12, "http_requests": 94, "extracted_files": 55}
+    assert query(db, "SELECT COUNT(*) FROM connections") == [(94,)]
     assert query(db, "SELECT packets, link_type FROM pcap_files ORDER BY packets") == [
         (1, "EN10MB"), (2081, "EN10MB"),
     ]
@@ -46,7 +47,7 @@ def test_captures_load_once_with_every_table(db, tmp_path):
     ]
     again = load_all(db, tmp_path)
     assert {r.status for r in again.values()} == {"skipped"}
-    assert query(db, "SELECT COUNT(*) FROM connections") == [(93,)]
+    assert query(db, "SELECT COUNT(*) FROM connections") == [(94,)]
 
 
 def test_lists_round_trip_in_order(db, tmp_path):

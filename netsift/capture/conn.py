@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 
 import communityid
 
@@ -30,6 +31,7 @@ SERVER_PORTS = frozenset({
     20, 21, 22, 23, 25, 53, 67, 69, 80, 88, 110, 111, 123, 135, 137, 138, 139, 143, 161,
     389, 443, 445, 465, 514, 587, 636, 993, 995, 1433, 1521, 1900, 3306, 3389, 5060,
     5353, 5355, 5432, 6379, 8000, 8008, 8080, 8443, 8888, 9200, 27017,
+    2123, 2152, 3544, 4011, 4754, 4789, 5072, 6081,  # Zeek's UDP tunnel and PXE ports
 })  # fmt: skip
 
 # tshark protocol names -> Zeek service names.
@@ -41,8 +43,16 @@ SERVICES = {
     "nbns": "dns", "mdns": "dns", "llmnr": "dns",
 }  # fmt: skip
 
-# ICMP types that answer another: a reply joins its request's connection.
-_ICMP_COUNTERPART = {0: 8, 14: 13, 16: 15, 18: 17, 129: 128, 136: 135}
+# ICMP types that answer another (Zeek's ICMP4_counterpart, ICMP6_counterpart):
+# a reply joins its request's connection, and the pair's other type is the
+# connection's resp_p; a one-way type's resp_p is its code.
+_ICMP4_PAIRS = ((8, 0), (13, 14), (15, 16), (10, 9), (17, 18))
+_ICMP6_PAIRS = ((128, 129), (133, 134), (135, 136), (130, 131), (139, 140), (144, 145))
+_ICMP_COUNTERPART = {
+    family: {**{a: b for a, b in pairs}, **{b: a for a, b in pairs}}
+    for family, pairs in (("ip", _ICMP4_PAIRS), ("ipv6", _ICMP6_PAIRS))
+}
+BROADCAST = "255.255.255.255"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -57,6 +67,11 @@ class Endpoint:
     sent_synack: bool = False
     sent_ack_only: bool = False
     sent_fin: bool = False
+    prev_state: int = INACTIVE
+    did_close: bool = False  # its FIN or RST closed it, as Zeek's TCP_Endpoint::did_close
+
+    def move(self, state: int) -> None:
+        self.prev_state, self.state = self.state, state
 
     def tcp_bytes(self) -> int:
         return self.seq_span
@@ -97,6 +112,7 @@ class Conn:
         return self._community_id or None
 
     def state(self) -> str:
+        """Zeek's conn_state (base/protocols/conn/main.zeek)."""
         if self.proto == "tcp":
             return tcp_conn_state(self.orig, self.resp, self.history_first_syn)
         if self.proto == "udp":
@@ -106,7 +122,11 @@ class Conn:
         return "OTH"
 
     def row(self, object_id: int) -> tuple:
-        if self.proto == "tcp":
+        duration = round(self.last_ts - self.first_ts, 6)
+        if duration <= 0:
+            # Zeek's set_conn: duration and sizes only when the duration is > 0
+            duration = orig_bytes = resp_bytes = None
+        elif self.proto == "tcp":
             orig_bytes, resp_bytes = self.orig.tcp_bytes(), self.resp.tcp_bytes()
         else:
             orig_bytes, resp_bytes = self.orig.size, self.resp.size
@@ -114,7 +134,7 @@ class Conn:
         return (
             object_id, epoch_to_datetime(self.first_ts), self.uid,
             self.orig_h, self.orig_p, self.resp_h, self.resp_p, self.proto, services,
-            round(self.last_ts - self.first_ts, 6), orig_bytes, resp_bytes,
+            duration, orig_bytes, resp_bytes,
             self.orig.pkts, self.resp.pkts, self.state(), self.community_id(),
         )  # fmt: skip
 
@@ -145,9 +165,11 @@ def community_id(proto: str, orig_h: str, orig_p: int, resp_h: str, resp_p: int)
         return ""
 
 
-def services_of(protocols: str) -> set[str]:
-    """Zeek's service names for tshark's `frame.protocols` (eth:ethertype:ip:…)."""
-    return {SERVICES[name] for name in protocols.split(":")[2:] if name in SERVICES}
+@lru_cache(maxsize=4096)
+def services_of(protocols: str) -> frozenset[str]:
+    """Zeek's service names for tshark's `frame.protocols` (eth:ethertype:ip:…);
+    a capture has few distinct ones, so each is read once."""
+    return frozenset(SERVICES[name] for name in protocols.split(":")[2:] if name in SERVICES)
 
 
 def tcp_conn_state(o: Endpoint, r: Endpoint, starts_with_syn: bool) -> str:
@@ -218,8 +240,11 @@ class ConnTracker:
         the same (as retransmissions): `refold` marks it.
         """
         if proto == "icmp":
-            kind = _ICMP_COUNTERPART.get(sport, sport)
+            counterpart = _ICMP_COUNTERPART["ipv6" if ":" in src else "ip"].get(sport)
+            kind = sport if counterpart is None else min(sport, counterpart)
             key, back = ("icmp", src, kind, dst, 0), ("icmp", dst, kind, src, 0)
+        elif proto == "unknown_transport":  # sport: the IP protocol number
+            key, back = (proto, src, sport, dst, 0), (proto, dst, sport, src, 0)
         else:
             key, back = (proto, src, sport, dst, dport), (proto, dst, dport, src, sport)
         conn = self.active.get(key)
@@ -231,13 +256,15 @@ class ConnTracker:
             self.ended.append(self.active.pop(key if forward else back))
             conn = None
         if conn is None:
-            flip = self._is_reply(proto, sport, dport, flags, is_reply)
+            flip = self._is_reply(proto, sport, dport, flags, is_reply, dst)
             stored = back if flip else key
             forward = not flip
             orig = (dst, dport, src, sport) if flip else (src, sport, dst, dport)
             conn = Conn(proto, *orig, uid=make_uid(self.salt, stored, ts), first_ts=ts, last_ts=ts)
-            if proto == "icmp":
-                conn.orig_p, conn.resp_p = sport, dport  # Zeek: type and code
+            if proto == "icmp":  # Zeek: the type, and its counterpart or the code
+                conn.orig_p, conn.resp_p = sport, dport if counterpart is None else counterpart
+            elif proto == "unknown_transport":
+                conn.orig_p = conn.resp_p = 0
             conn.history_first_syn = forward and bool(flags & SYN) and not flags & ACK
             if stream is not None:
                 if stream <= self._last_stream:
@@ -245,11 +272,12 @@ class ConnTracker:
                 else:
                     self._last_stream = stream
             self.active[stored] = conn
-        conn.last_ts = max(conn.last_ts, ts)
+        if not (conn.orig.did_close and conn.resp.did_close):  # Zeek stops the clock then
+            conn.last_ts = max(conn.last_ts, ts)
         sender, peer = (conn.orig, conn.resp) if forward else (conn.resp, conn.orig)
         sender.pkts += 1
         if proto == "tcp":
-            _tcp_update(sender, peer, flags, seq, tcp_len)
+            _tcp_update(sender, peer, flags, seq, tcp_len, forward)
             if forward and head and len(conn.start) < START_BYTES and sender.seq_base is not None:
                 if (seq - sender.seq_base) & 0xFFFFFFFF == len(conn.start):
                     conn.start += head[: START_BYTES - len(conn.start)]
@@ -259,12 +287,14 @@ class ConnTracker:
         return conn, forward
 
     @staticmethod
-    def _is_reply(proto, sport, dport, flags, is_reply) -> bool:
+    def _is_reply(proto, sport, dport, flags, is_reply, dst) -> bool:
         if proto == "tcp" and flags & SYN:
             return bool(flags & ACK)  # a SYN-ACK seen first: its sender is the responder
         if is_reply:
             return True
-        return proto != "icmp" and sport in SERVER_PORTS and dport not in SERVER_PORTS
+        if proto not in ("tcp", "udp") or dst == BROADCAST:  # Zeek never makes a broadcast the originator
+            return False
+        return sport in SERVER_PORTS and dport not in SERVER_PORTS
 
     def expired(self, now: float) -> list[Conn]:
         """Connections idle past Zeek's inactivity timeouts, removed."""
@@ -288,7 +318,8 @@ def _is_reuse(conn: Conn, forward: bool, flags: int, seq: int | None) -> bool:
     return origin.sent_syn and seq is not None and (seq + 1) & 0xFFFFFFFF != origin.seq_base
 
 
-def _tcp_update(sender: Endpoint, peer: Endpoint, flags: int, seq: int | None, length: int) -> None:
+def _tcp_update(sender: Endpoint, peer: Endpoint, flags: int, seq: int | None, length: int,
+                is_orig: bool) -> None:  # fmt: skip
     if seq is not None:
         if flags & SYN:
             sender.seq_base = (seq + 1) & 0xFFFFFFFF
@@ -298,27 +329,66 @@ def _tcp_update(sender: Endpoint, peer: Endpoint, flags: int, seq: int | None, l
             span = (seq + length - sender.seq_base) & 0xFFFFFFFF
             if span < 0x80000000:  # ignore data from before the base (old retransmissions)
                 sender.seq_span = max(sender.seq_span, span)
-    if flags & RST:
-        sender.state = RESET
-    elif flags & FIN:
-        sender.sent_fin = True
-        if sender.state != RESET:
-            sender.state = CLOSED
-    elif flags & SYN and flags & ACK:
-        sender.sent_synack = True
-        if sender.state in (INACTIVE, PARTIAL):
-            sender.state = SYN_ACK_SENT
-    elif flags & SYN:
-        sender.sent_syn = True
-        if sender.state == INACTIVE:
-            sender.state = SYN_SENT
-    else:
+    if not flags & (SYN | FIN | RST) and sender.state == ESTABLISHED:
+        sender.sent_ack_only = True  # most packets: no state to change
+        return
+    if flags & SYN:
+        if flags & ACK:
+            sender.sent_synack = True
+        else:
+            sender.sent_syn = True
+    elif not flags & (FIN | RST):
         sender.sent_ack_only = True
+    if flags & FIN:
+        sender.sent_fin = True
+    if _tcp_transition(sender, peer, flags, length, is_orig):
+        sender.did_close = True
+
+
+def _tcp_transition(sender: Endpoint, peer: Endpoint, flags: int, length: int, is_orig: bool) -> bool:
+    """Zeek's TCP endpoint state machine (TCPSessionAdapter::UpdateStateMachine);
+    True when the packet closes the sender's side."""
+    state, close = sender.state, False
+    if state == INACTIVE:
+        if flags & SYN:
+            if is_orig:
+                sender.move(SYN_ACK_SENT if flags & ACK else SYN_SENT)
+            else:  # the responder's SYN(-ACK) establishes both sides
+                if peer.state == SYN_SENT:
+                    peer.move(ESTABLISHED)
+                sender.move(ESTABLISHED)
+        if flags & FIN:
+            sender.move(CLOSED)
+            close = True
+        if flags & RST:
+            sender.move(RESET)
+            close = True
         if sender.state == INACTIVE:
-            sender.state = PARTIAL
-        elif sender.state in (SYN_SENT, SYN_ACK_SENT) and peer.state in (
-            SYN_SENT, SYN_ACK_SENT, ESTABLISHED,
-        ):  # fmt: skip
-            sender.state = ESTABLISHED
-            if peer.state == SYN_ACK_SENT:
-                peer.state = ESTABLISHED
+            if not is_orig and length == 0 and peer.state == SYN_SENT:
+                pass  # an ACK of the SYN before the SYN-ACK: not yet a partial connection
+            elif flags & ACK and peer.state == ESTABLISHED:
+                sender.move(ESTABLISHED)  # the SYN was missed, its SYN-ACK seen
+            else:
+                sender.move(PARTIAL)
+    elif state in (SYN_SENT, SYN_ACK_SENT):
+        if flags & FIN:
+            sender.move(CLOSED)
+            close = True
+        if flags & RST:
+            sender.move(RESET)
+            close = True
+    elif state in (ESTABLISHED, PARTIAL):
+        if flags & SYN and not flags & ACK and state == PARTIAL and peer.state == INACTIVE:
+            sender.move(SYN_SENT)
+        if flags & FIN and not flags & RST:
+            sender.move(CLOSED)
+            if peer.state == RESET and peer.prev_state == CLOSED:
+                peer.move(CLOSED)  # the peer's FIN then RST: a normal close after all
+            close = True
+        if flags & RST:
+            sender.move(RESET)
+            close = True
+    elif state == CLOSED and flags & RST and peer.state != CLOSED:
+        sender.move(RESET)  # after a FIN exchange a RST changes nothing
+        close = True
+    return close

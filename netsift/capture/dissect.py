@@ -23,6 +23,7 @@ from netsift.capture.fields import first as _first, integer as _int, text as _te
 from netsift.capture.http_line import zeek_uri
 from netsift.capture.http_raw import raw_http
 from netsift.capture.http import BODY_FIELDS, BodyFeed, HttpLog, HttpRequest
+from netsift.capture.layers import Layer, is_unknown_transport, layers_of
 from netsift.capture.pcapfile import (  # noqa: F401 (imported from here by callers)
     CaptureInfo, capture_info, ensure_uncompressed, link_type_of, write_frames,
 )
@@ -34,6 +35,7 @@ REFOLD_PASSES = 64  # extra tshark passes at most for connections tshark folded 
 MAIN_FIELDS = (
     "frame.number", "frame.time_epoch", "frame.protocols", "frame.len", "frame.cap_len",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "ip.proto", "ipv6.nxt", "ip.len", "ip.hdr_len",
+    "ipv6.plen", "ipv6.hopopts.len_oct",
     "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "tcp.len", "tcp.stream",
     "udp.srcport", "udp.dstport", "udp.length",
     "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
@@ -47,6 +49,10 @@ MAIN_FIELDS = (
 # only when asked (without it, an HTTP answer with one late segment is lost)
 REASSEMBLY = ("-o", "tcp.reassemble_out_of_order:TRUE")
 F = {name: index for index, name in enumerate(MAIN_FIELDS)}
+_IPV4, _IPV6 = (F["ip.src"], F["ip.dst"]), (F["ipv6.src"], F["ipv6.dst"])
+_TCP = tuple(F[f"tcp.{name}"] for name in ("srcport", "dstport", "flags", "seq_raw", "len", "stream"))
+_TIME = F["frame.time_epoch"]
+_UDP = tuple(F[f"udp.{name}"] for name in ("srcport", "dstport", "length"))
 _DNS = slice(F[DNS_FIELDS[0]], F[DNS_FIELDS[0]] + len(DNS_FIELDS))
 
 
@@ -116,7 +122,8 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
         lines = tshark_lines(capture, [*REASSEMBLY, *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
-            ts = float(f[F["frame.time_epoch"]])
+            raw = f[_TIME]  # _epoch, inline: once per packet
+            ts = float(raw[: raw.find(b".") + 7] if b"." in raw else raw)
             info.packets += 1
             info.first_ts = ts if info.first_ts is None else min(info.first_ts, ts)
             info.last_ts = ts if info.last_ts is None else max(info.last_ts, ts)
@@ -128,10 +135,11 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             frame_cut = cap_len is not None and wire_len is not None and cap_len < wire_len
             if frame_cut:
                 longest_cut = max(longest_cut, cap_len)
-            packet = _packet(f, ts)
-            if packet is None:
+            packets = _packets(f, ts)
+            if not packets:
                 continue
-            conn, forward = tracker.packet(**packet)
+            for packet in packets:  # outer UDP tunnels first, the frame's own flow last
+                conn, forward = tracker.packet(**packet)
             if tracker.ended:
                 yield from finished(tracker.ended)
                 tracker.ended.clear()
@@ -140,10 +148,10 @@ def dissect(capture: Path, object_id: int, info: CaptureInfo, limits: Limits) ->
             if conn.refold:
                 folded.add(conn, int(f[F["frame.number"]]))
                 continue  # tshark took these for retransmissions: the fold's own pass reads them
-            if has_dns(f[_DNS]):
+            if conn.proto in ("udp", "tcp") and has_dns(f[_DNS]):  # not an ICMP error's quote
                 if (row := dns.message(conn, dns_message(f[_DNS], ts))) is not None:
                     yield "dns_queries", row
-            if b"http" in f[F["frame.protocols"]]:
+            if conn.proto == "tcp" and b"http" in f[F["frame.protocols"]]:
                 yield from _http(f, ts, conn, forward, http)
         yield from finished(tracker.remaining())
         yield from finished(tracker.ended)
@@ -210,7 +218,8 @@ def _http_pass(capture: Path, object_id: int, flows: dict[Flow, Conn], ports: li
         lines = tshark_lines(capture, [*REASSEMBLY, *decode_as, "-Y", narrowed("http"), *field_args(MAIN_FIELDS)], run,
                              timeout=limits.timeout, max_line_bytes=limits.max_line_bytes)  # fmt: skip
         for f in _rows_of(lines):
-            packet = _packet(f, float(f[F["frame.time_epoch"]]))
+            packets = _packets(f, _epoch(f[F["frame.time_epoch"]]))
+            packet = packets[-1] if packets else None
             if packet is None or packet["proto"] != "tcp":
                 continue
             found = by_key.get((packet["src"], packet["sport"], packet["dst"], packet["dport"]))
@@ -234,38 +243,87 @@ def _rows_of(lines: Iterator[bytes]) -> Iterator[list[bytes]]:
             yield fields
 
 
-def _packet(f: list[bytes], ts: float) -> dict | None:
-    src = _first(f[F["ip.src"]]) or _first(f[F["ipv6.src"]])
-    dst = _first(f[F["ip.dst"]]) or _first(f[F["ipv6.dst"]])
+def _epoch(value: bytes) -> float:
+    """Seconds, cut to microseconds as libpcap hands them to Zeek: a
+    nanosecond capture's 240 ns connection lasts 1 µs there, not 0."""
+    dot = value.find(b".")
+    return float(value[: dot + 7] if dot >= 0 else value)
+
+
+def _at(value: bytes, index: int) -> bytes:
+    """The `index`-th occurrence of a field (b"" when absent)."""
+    if index == 0:
+        return _first(value)
+    parts = value.split(b"\x1f")
+    return parts[index] if 0 <= index < len(parts) else b""
+
+
+def _packets(f: list[bytes], ts: float) -> list[dict]:
+    """The frame's packets for the connection tracker: outer UDP tunnels
+    first, the flow itself (whose DNS and HTTP the frame carries) last."""
+    protocols = f[F["frame.protocols"]].decode("ascii", "replace")
+    layers = layers_of(protocols)
+    if len(layers) == 1:  # no tunnel: most frames
+        packet = _packet(f, ts, protocols, layers[0], True)
+        return [packet] if packet is not None else []
+    found = []
+    for layer in layers:
+        packet = _packet(f, ts, protocols[: layer.protocols_end], layer, own=layer is layers[-1])
+        if packet is not None:
+            found.append(packet)
+    return found
+
+
+def _fields(f: list[bytes], indexes: tuple[int, ...], index: int) -> list[bytes]:
+    """The `index`-th occurrences of some fields; the first are left whole
+    (fields.integer reads the first itself), the common case kept cheap."""
+    return [f[k] for k in indexes] if index == 0 else [_at(f[k], index) for k in indexes]
+
+
+def _packet(f: list[bytes], ts: float, protocols: str, layer: Layer, own: bool) -> dict | None:
+    """The tracker's view of one layer; `own`: the frame's DNS, if any, is this layer's."""
+    src, dst = _IPV6 if layer.family == "ipv6" else _IPV4
+    src, dst = (_first(f[src]), _first(f[dst])) if layer.ip_index == 0 else _fields(f, (src, dst), layer.ip_index)
     if not src or not dst:
-        return None  # ARP and other non-IP frames carry no connection
-    common = {"src": src.decode(), "dst": dst.decode(), "ts": ts,
-              "protocols": f[F["frame.protocols"]].decode("ascii", "replace")}  # fmt: skip
-    if f[F["tcp.srcport"]]:
+        return None
+    common = {"src": src.decode(), "dst": dst.decode(), "ts": ts, "protocols": protocols}
+    six, i = layer.family == "ipv6", layer.index
+    if layer.proto == "tcp":
+        sport, dport, flags, seq, length, stream = _fields(f, _TCP, i)
         return {
-            **common, "proto": "tcp",
-            "sport": _int(f[F["tcp.srcport"]]), "dport": _int(f[F["tcp.dstport"]]),
-            "flags": _int(f[F["tcp.flags"]]) or 0, "seq": _int(f[F["tcp.seq_raw"]]),
-            "tcp_len": _int(f[F["tcp.len"]]) or 0, "stream": _int(f[F["tcp.stream"]]),
+            **common, "proto": "tcp", "sport": _int(sport), "dport": _int(dport),
+            "flags": _int(flags) or 0, "seq": _int(seq), "tcp_len": _int(length) or 0, "stream": _int(stream),
             "head": bytes.fromhex(_first(f[F["data.data"]])[:32].decode()) if f[F["data.data"]] else b"",
         }  # fmt: skip
-    if f[F["udp.srcport"]]:
+    if layer.proto == "udp":
+        sport, dport, length = _fields(f, _UDP, i)
         return {
-            **common, "proto": "udp",
-            "sport": _int(f[F["udp.srcport"]]), "dport": _int(f[F["udp.dstport"]]),
-            "payload": (_int(f[F["udp.length"]]) or 8) - 8,
-            "is_reply": reply_flips_roles(is_response(f[_DNS]), dst.decode()),
+            **common, "proto": "udp", "sport": _int(sport), "dport": _int(dport),
+            "payload": (_int(length) or 8) - 8,
+            "is_reply": own and reply_flips_roles(is_response(f[_DNS]), common["dst"]),
         }  # fmt: skip
-    icmp_type = _int(f[F["icmp.type"]])
-    icmp_code = _int(f[F["icmp.code"]])
-    if icmp_type is None:
-        icmp_type, icmp_code = _int(f[F["icmpv6.type"]]), _int(f[F["icmpv6.code"]])
-    if icmp_type is None:
+    if layer.proto == "icmp":
+        icmp_type = _int(_at(f[F["icmpv6.type" if six else "icmp.type"]], i))
+        icmp_code = _int(_at(f[F["icmpv6.code" if six else "icmp.code"]], i))
+        if icmp_type is None:
+            return None
+        return {**common, "proto": "icmp", "sport": icmp_type, "dport": icmp_code or 0,
+                "payload": _ip_payload(f, layer) - 8}  # fmt: skip
+    number = _int(_at(f[F["ipv6.nxt" if six else "ip.proto"]], layer.ip_index))
+    if not is_unknown_transport(layer.family, number):
         return None
-    ip_len, header = _int(f[F["ip.len"]]), _int(f[F["ip.hdr_len"]])
-    payload = (ip_len - header - 8) if ip_len and header else 0
-    return {**common, "proto": "icmp", "sport": icmp_type, "dport": icmp_code or 0,
-            "payload": payload}  # fmt: skip
+    return {**common, "proto": "unknown_transport", "sport": number, "dport": 0, "payload": 0}
+
+
+def _ip_payload(f: list[bytes], layer: Layer) -> int:
+    """Bytes after the IP header chain, as Zeek's IP_Hdr::PayloadLen."""
+    if layer.family == "ipv6":
+        length = _int(_at(f[F["ipv6.plen"]], layer.ip_index)) or 0
+        if layer.hopopts >= 0:
+            length -= _int(_at(f[F["ipv6.hopopts.len_oct"]], layer.hopopts)) or 0
+        return length
+    total, header = _int(_at(f[F["ip.len"]], layer.ip_index)), _int(_at(f[F["ip.hdr_len"]], layer.ip_index))
+    return total - header if total and header else 0
 
 
 def _capped(text: str | None) -> str | None:

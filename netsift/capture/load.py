@@ -36,7 +36,7 @@ from netsift.ingest.writer import copy_rows
 from netsift.ingest.sources import SourceObject, local_path, open_body
 
 KIND = "pcap"
-PARSER_VERSION = "pcap-4"  # 4: URIs decoded as Zeek logs them; HTTP tshark does not dissect (0.9, QUERY); range requests as one file; out-of-order segments reassembled
+PARSER_VERSION = "pcap-5"  # 5: tunnels' inner flows, unknown_transport, Zeek's TCP states and zero-duration rule; 4: URIs decoded as Zeek logs them; HTTP tshark does not dissect (0.9, QUERY); range requests as one file; out-of-order segments reassembled
 TABLES = {
     "connections": (connections, CONNECTION_COLUMNS),
     "dns_queries": (dns_queries, DNS_COLUMNS),
