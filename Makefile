@@ -52,7 +52,7 @@ test: setup
 # Every test that needs no service (PostgreSQL, Prefect server, moto, Chromium,
 # the package index): under a minute.
 test-fast: setup
-	$(BIN)/python -m pytest -n auto -m "not postgres and not prefect and not moto and not browser and not packaging"
+	$(BIN)/python -m pytest -n auto -m "not postgres and not prefect and not moto and not browser and not packaging and not slow"
 
 bench: bench-cloudfront bench-objects bench-pcap bench-detect bench-console
 

@@ -100,6 +100,7 @@ def test_dataset_instances_are_bots_and_the_rest_generalises():
     assert scores(rows, lambda ua: classify_user_agent(ua, HAND_WRITTEN).is_bot)[1] >= 0.97
 
 
+@pytest.mark.slow
 @needs_samples
 def test_matomo_browsers_and_libraries():
     rows = matomo_user_agents()

@@ -79,6 +79,7 @@ def test_no_repeats_no_extra_pass(tmp_path, tshark_runs):
     assert len(tshark_runs) == MAIN_AND_BODIES
 
 
+@pytest.mark.slow
 def test_the_red_team_capture_loads_every_session_in_one_extra_pass(tmp_path, tshark_runs):
     path = tmp_path / "redteam.pcap"
     assert write_repeated_sessions(path, flows=92, times=60, gap=7200) == 55_200
@@ -95,6 +96,7 @@ def test_the_red_team_capture_loads_every_session_in_one_extra_pass(tmp_path, ts
     assert len(tshark_runs) == 2 * MAIN_AND_BODIES
 
 
+@pytest.mark.slow
 def test_rows_are_those_of_the_per_repeat_passes(tmp_path, monkeypatch, tshark_runs):
     path = tmp_path / "redteam-small.pcap"
     write_repeated_sessions(path, flows=30, times=6, gap=7200)
@@ -171,19 +173,26 @@ FRAMINGS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("framing", sorted(FRAMINGS))
+# Three framings in the fast tier (a tag, IPv6, pcapng's blocks); the rest with `make test`.
+FAST_FRAMINGS = {"vlan", "ipv6", "pcapng"}
+
+
+@pytest.mark.parametrize("framing", [
+    pytest.param(name, marks=() if name in FAST_FRAMINGS else pytest.mark.slow) for name in sorted(FRAMINGS)
+])
 def test_framings_rewritten_in_one_pass_give_the_per_repeat_rows(framing, tmp_path, monkeypatch, tshark_runs):
     plain = tmp_path / "plain.pcap"
-    repeated_session(plain, times=4, gap=7200)
+    repeated_session(plain, times=3, gap=7200)
     path = FRAMINGS[framing](plain, tmp_path / f"{framing}.cap")
     one_pass, partial = rows_of(path)
     assert partial is None
     assert len(tshark_runs) == 2 * MAIN_AND_BODIES  # every frame rewritten: no fallback pass
-    assert len([r for r in one_pass["http_requests"] if r[4] == 40000]) == 4
+    assert len([r for r in one_pass["http_requests"] if r[4] == 40000]) == 3
     per_repeat, _ = per_repeat_rows(path, monkeypatch)
     assert sorted_tables(one_pass) == sorted_tables(per_repeat)
 
 
+@pytest.mark.slow
 def test_a_framing_not_rewritten_keeps_a_pass_per_repeat(tmp_path, tshark_runs):
     plain = tmp_path / "plain.pcap"
     repeated_session(plain, times=4, gap=7200)

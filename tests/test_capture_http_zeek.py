@@ -18,6 +18,7 @@ def _key(row: dict) -> tuple:
     return (five_tuple(row), row["method"], row["host"], row["uri"], None if status is None else int(status))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trace, test", [
     ("http/http_09.pcap", "http-09"),
     ("http/no-version.pcap", "no-version"),

@@ -43,6 +43,7 @@ def conn_key(row: dict) -> tuple:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trace, baseline", TRACES)
 def test_connections_equal_zeeks(trace, baseline):
     ours = rows_of(ZEEK / trace)["connections"]
