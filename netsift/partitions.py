@@ -115,10 +115,11 @@ def known_days(conn: Connection, tables: Iterable[str] = (TABLE,)) -> dict[str, 
 
 
 def forget_days(engine: Engine) -> None:
-    """The next load reads the catalog again."""
+    """The next load reads the catalog again (after days were made or dropped)."""
     url = engine.url.render_as_string()
     for key in [key for key in _KNOWN_DAYS if key[0] == url]:
         del _KNOWN_DAYS[key]
+    _SEEN_DAYS.difference_update([seen for seen in _SEEN_DAYS if seen[0] == url])
 
 
 def lacks_partition(error: BaseException) -> bool:
@@ -182,17 +183,19 @@ def create_days(engine: Engine, days: Iterable[date], tables: Iterable[str] = (T
     return made
 
 
-# Days this process made or saw made, by table: a hint that spares a
+# Days this process made or saw made, by database and table: a hint that spares a
 # transaction per object, never trusted for correctness (a prune may have
 # dropped one since; `guarded_rows` checks the catalog in the load's own transaction).
-_SEEN_DAYS: set[tuple[str, date]] = set()
+_SEEN_DAYS: set[tuple[str, str, date]] = set()  # (database URL, table, day)
 
 
 def prepare_days(engine: Engine, days: Iterable[date | None], tables: Iterable[str] = (TABLE,)) -> None:
     """Make the partitions of `days` ahead of a load, when the object's name
     (CloudFront) or its first and last packet (captures) say them: the load
     then needs no second read for a new day."""
-    wanted = {(table, day) for table in tables for day in days if day is not None} - _SEEN_DAYS
+    database = engine.url.render_as_string()
+    wanted = {(table, day) for table in tables for day in days if day is not None}
+    wanted = {(table, day) for table, day in wanted if (database, table, day) not in _SEEN_DAYS}
     if not wanted or engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:
@@ -202,7 +205,7 @@ def prepare_days(engine: Engine, days: Iterable[date | None], tables: Iterable[s
     if missing:
         create_days(engine, {day for _, day in missing}, sorted({table for table, _ in missing}))
         forget_days(engine)
-    _SEEN_DAYS.update(wanted)
+    _SEEN_DAYS.update((database, table, day) for table, day in wanted)
 
 
 def loaded_with_days(engine: Engine, load: Callable[[], T], tables: Iterable[str], what: str) -> T:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, Table, delete, func, select, tuple_
 
-from netsift.partitions import drop_days_before, partition_days
+from netsift.partitions import drop_days_before, forget_days, partition_days
 
 from netsift.schema import (
     alerts,
@@ -77,6 +77,8 @@ def prune(engine: Engine, cutoff: datetime) -> dict[str, int]:
     for table, key in TIMED:
         dropped = drop_days_before(engine, cutoff, table.name)[0] if table.name in partitioned else 0
         removed[table.name] = dropped + _delete_older(engine, table, table.c.ts, cutoff, [table.c[k] for k in key])
+    if partitioned:
+        forget_days(engine)  # this process's loads must not trust the days it had seen
     removed["alerts"] = _delete_older(engine, alerts, alerts.c.last_seen, cutoff, [alerts.c.id])
     with engine.begin() as conn:
         removed["rejected_records"] = conn.execute(

@@ -113,9 +113,13 @@ def _empty_tables(url: str) -> None:
     from sqlalchemy import text
 
     from netsift.db import engine_for
+    from netsift.partitions import forget_days
     from netsift.schema import metadata
 
     engine = engine_for(url)
+    # Earlier tests (and their subprocesses) made and dropped day partitions of
+    # this session database: this process's hints about them start afresh.
+    forget_days(engine)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
