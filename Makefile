@@ -47,7 +47,7 @@ browse: setup
 	$(BIN)/netsift browse
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 
 # Every test that needs no service (PostgreSQL, Prefect server, moto, Chromium,
 # the package index): under a minute.
