@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import time
 from pathlib import Path
 
+from bench.pcap import run_bare_tshark
 from bench.pcap_gen import write_repeated_sessions
-from netsift.capture.dissect import MAIN_FIELDS, Limits, capture_info, dissect
-from netsift.capture.tshark import field_args
+from netsift.capture.dissect import Limits, capture_info, dissect
 from netsift.settings import Settings
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -44,14 +43,6 @@ def run_dissect(path: Path) -> tuple[float, dict[str, int], str | None]:
     for table, _ in dissect(path, 1, info, Limits.from_settings(Settings(), timeout=1800)):
         counts[table] = counts.get(table, 0) + 1
     return time.perf_counter() - started, counts, info.partial
-
-
-def run_bare_tshark(path: Path) -> float:
-    started = time.perf_counter()
-    with open(os.devnull, "wb") as null:
-        subprocess.run(["tshark", "-r", str(path), "-n", *field_args(MAIN_FIELDS)],
-                       stdout=null, stderr=subprocess.DEVNULL, check=True)  # fmt: skip
-    return time.perf_counter() - started
 
 
 def main() -> None:
