@@ -345,6 +345,16 @@ def _tcp_update(sender: Endpoint, peer: Endpoint, flags: int, seq: int | None, l
         sender.did_close = True
 
 
+def _closed_or_reset(sender: Endpoint, flags: int) -> bool:
+    """A FIN closes the sender's side and a RST resets it (a RST wins when both
+    come); True when either came."""
+    if flags & FIN:
+        sender.move(CLOSED)
+    if flags & RST:
+        sender.move(RESET)
+    return bool(flags & (FIN | RST))
+
+
 def _tcp_transition(sender: Endpoint, peer: Endpoint, flags: int, length: int, is_orig: bool) -> bool:
     """Zeek's TCP endpoint state machine (TCPSessionAdapter::UpdateStateMachine);
     True when the packet closes the sender's side."""
@@ -357,12 +367,7 @@ def _tcp_transition(sender: Endpoint, peer: Endpoint, flags: int, length: int, i
                 if peer.state == SYN_SENT:
                     peer.move(ESTABLISHED)
                 sender.move(ESTABLISHED)
-        if flags & FIN:
-            sender.move(CLOSED)
-            close = True
-        if flags & RST:
-            sender.move(RESET)
-            close = True
+        close = _closed_or_reset(sender, flags)
         if sender.state == INACTIVE:
             if not is_orig and length == 0 and peer.state == SYN_SENT:
                 pass  # an ACK of the SYN before the SYN-ACK: not yet a partial connection
@@ -371,12 +376,7 @@ def _tcp_transition(sender: Endpoint, peer: Endpoint, flags: int, length: int, i
             else:
                 sender.move(PARTIAL)
     elif state in (SYN_SENT, SYN_ACK_SENT):
-        if flags & FIN:
-            sender.move(CLOSED)
-            close = True
-        if flags & RST:
-            sender.move(RESET)
-            close = True
+        close = _closed_or_reset(sender, flags)
     elif state in (ESTABLISHED, PARTIAL):
         if flags & SYN and not flags & ACK and state == PARTIAL and peer.state == INACTIVE:
             sender.move(SYN_SENT)
