@@ -119,7 +119,6 @@ def forget_days(engine: Engine) -> None:
     url = engine.url.render_as_string()
     for key in [key for key in _KNOWN_DAYS if key[0] == url]:
         del _KNOWN_DAYS[key]
-    _SEEN_DAYS.difference_update([seen for seen in _SEEN_DAYS if seen[0] == url])
 
 
 def lacks_partition(error: BaseException) -> bool:
@@ -183,29 +182,20 @@ def create_days(engine: Engine, days: Iterable[date], tables: Iterable[str] = (T
     return made
 
 
-# Days this process made or saw made, by database and table: a hint that spares a
-# transaction per object, never trusted for correctness (a prune may have
-# dropped one since; `guarded_rows` checks the catalog in the load's own transaction).
-_SEEN_DAYS: set[tuple[str, str, date]] = set()  # (database URL, table, day)
-
-
 def prepare_days(engine: Engine, days: Iterable[date | None], tables: Iterable[str] = (TABLE,)) -> None:
     """Make the partitions of `days` ahead of a load, when the object's name
     (CloudFront) or its first and last packet (captures) say them: the load
-    then needs no second read for a new day."""
-    database = engine.url.render_as_string()
+    then needs no second read for a new day. Days already known (`known_days`)
+    cost no query."""
     wanted = {(table, day) for table in tables for day in days if day is not None}
-    wanted = {(table, day) for table, day in wanted if (database, table, day) not in _SEEN_DAYS}
     if not wanted or engine.dialect.name != "postgresql":
         return
     with engine.connect() as conn:
         known = known_days(conn, sorted({table for table, _ in wanted}))
-    wanted = {(table, day) for table, day in wanted if table in known}
-    missing = {(table, day) for table, day in wanted if day not in known[table]}
+    missing = {(table, day) for table, day in wanted if table in known and day not in known[table]}
     if missing:
         create_days(engine, {day for _, day in missing}, sorted({table for table, _ in missing}))
         forget_days(engine)
-    _SEEN_DAYS.update((database, table, day) for table, day in wanted)
 
 
 def loaded_with_days(engine: Engine, load: Callable[[], T], tables: Iterable[str], what: str) -> T:
