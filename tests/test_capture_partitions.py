@@ -4,6 +4,7 @@ a DELETE would, and the migration goes down and up with the rows and views."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from datetime import date, datetime, timezone
 
@@ -95,7 +96,7 @@ def test_prune_drops_old_capture_days_and_removes_what_a_delete_would(pg, tmp_pa
     assert all(v == 0 for t, v in prune(engine_for(pg), cutoff).items() if t in CAPTURE_TABLES)
 
 
-def test_a_pcap_of_a_new_day_is_dissected_once_and_one_over_midnight_twice(pg, tmp_path, monkeypatch):
+def test_a_capture_of_a_new_day_is_dissected_once_and_one_over_midnight_twice(pg, tmp_path, monkeypatch):
     import netsift.capture.load as capture_load
 
     calls, real = [], capture_load.dissect
@@ -111,6 +112,15 @@ def test_a_pcap_of_a_new_day_is_dissected_once_and_one_over_midnight_twice(pg, t
     capture_over(tmp_path / "midnight.pcap", datetime(2021, 9, 6, tzinfo=timezone.utc), [23, 25])
     assert load_all(pg, tmp_path)[0].status == "loaded" and len(calls) == 1 + 2
     assert date(2021, 9, 7) in days_of(pg, "dns_queries")
+    (tmp_path / "midnight.pcap").unlink()
+    # pcapng: its first packet's day is read with its interface's time units.
+    capture_over(tmp_path / "ng.pcap", datetime(2021, 9, 10, tzinfo=timezone.utc), [2, 3])
+    subprocess.run(["editcap", "-F", "pcapng", str(tmp_path / "ng.pcap"), str(tmp_path / "ng.pcapng")],
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
+    (tmp_path / "ng.pcap").unlink()
+    (result,) = load_all(pg, tmp_path)
+    assert result.status == "loaded" and result.rows_by_table["dns_queries"] == 2 and len(calls) == 3 + 1
+    assert date(2021, 9, 10) in days_of(pg, "dns_queries")
 
 
 def test_concurrent_captures_on_the_same_new_days_all_load(pg, tmp_path):

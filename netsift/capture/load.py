@@ -119,10 +119,10 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
 def _guarded(conn: Connection, rows, first: float | None):
     """On partitioned tables (PostgreSQL), rows only for days that have a partition.
 
-    The first packet's day (a pcap's, read from its first record) is checked
-    before tshark runs: a capture of a new day gives up its transaction at
-    once, the day is made, and the capture is read again. Other new days (a
-    capture over midnight, pcapng) are learnt by dissecting to the end.
+    The first packet's day (read from the capture's framing, pcap or pcapng)
+    is checked before tshark runs: a capture of a new day gives up its
+    transaction at once, the day is made, and the capture is read again.
+    Other new days (a capture over midnight) are learnt by dissecting to the end.
     """
     known = partition_days(conn, CAPTURE_TABLES)
     if not known:

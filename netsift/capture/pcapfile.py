@@ -95,12 +95,15 @@ FrameEdit = Callable[[int, int, memoryview], bool]
 
 
 def first_packet_time(path: Path) -> float | None:
-    """The first record's timestamp (epoch seconds) of a pcap, from its
-    record header; None for pcapng (its time units live in interface
-    blocks) or a capture without a whole first record. A hint only: what
-    tshark reads decides the rows."""
+    """The first packet's timestamp (epoch seconds): a pcap's first record
+    header, or a pcapng's first timestamped packet block read with its
+    interface's time units. None for a capture without one near its start.
+    A hint only: what tshark reads decides the rows."""
     with path.open("rb") as src:
         head = src.read(24)
+        if head[:4] == PCAPNG_MAGIC:
+            src.seek(0)
+            return _pcapng_first_time(src)
         if len(head) < 24 or head[:4] not in PCAP_MAGICS:
             return None
         record = src.read(16)
@@ -109,6 +112,57 @@ def first_packet_time(path: Path) -> float | None:
     seconds, fraction = struct.unpack(PCAP_MAGICS[head[:4]] + "II", record[:8])
     nanoseconds = head[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     return seconds + fraction / (1e9 if nanoseconds else 1e6)
+
+
+PCAPNG_HINT_BLOCKS = 64  # a first packet further in is not looked for: the load learns its day anyway
+_IF_TSRESOL, _IF_TSOFFSET = 9, 14  # interface description block options
+
+
+def _pcapng_first_time(src: BinaryIO) -> float | None:
+    order, interfaces = "<", []  # per interface: (units per second, offset in seconds)
+    for _ in range(PCAPNG_HINT_BLOCKS):
+        header = src.read(8)
+        if len(header) < 8:
+            return None
+        if header[:4] == PCAPNG_MAGIC:
+            magic = src.read(4)
+            order = "<" if magic == b"\x4d\x3c\x2b\x1a" else ">"
+            header += magic
+            interfaces = []
+        kind, length = struct.unpack(order + "II", header[:8])
+        if length < 12 or length % 4 or length > 1 << 24:
+            return None
+        body = src.read(length - len(header))
+        if len(body) < length - len(header):
+            return None
+        if kind == PCAPNG_INTERFACE_BLOCK:
+            interfaces.append(_interface_clock(body, order))
+        elif kind in (2, 6) and len(body) >= 12:  # obsolete and enhanced packets carry a timestamp
+            interface = struct.unpack(order + ("H" if kind == 2 else "I"), body[: 2 if kind == 2 else 4])[0]
+            high, low = struct.unpack(order + "II", body[4:12])
+            if interface >= len(interfaces):
+                return None
+            units, offset = interfaces[interface]
+            return ((high << 32) | low) / units + offset
+    return None
+
+
+def _interface_clock(body: bytes, order: str) -> tuple[float, int]:
+    """An interface's timestamp units per second and offset, from its
+    if_tsresol and if_tsoffset options (microseconds and 0 without them)."""
+    units, offset, at = 1e6, 0, 8  # link type, reserved, snaplen come first
+    end = len(body) - 4  # the block's trailing length
+    while at + 4 <= end:
+        code, size = struct.unpack(order + "HH", body[at : at + 4])
+        value = body[at + 4 : at + 4 + size]
+        if code == 0:
+            break
+        if code == _IF_TSRESOL and size == 1:
+            units = float(2 ** (value[0] & 0x7F) if value[0] & 0x80 else 10 ** value[0])
+        elif code == _IF_TSOFFSET and size == 8:
+            offset = struct.unpack(order + "q", value)[0]
+        at += 4 + size + (-size % 4)
+    return units, offset
 
 
 def write_frames(source: Path, target: Path, frames: Iterable[int],

@@ -143,6 +143,12 @@ class Layout:
 
     @classmethod
     def from_fields(cls, names: tuple[str, ...], origin: str) -> "Layout":
+        """The layout of a `#Fields` header, made once per distinct header
+        (a layout is immutable): every object of a distribution repeats it."""
+        return _layout_of_fields(cls, tuple(names), origin)
+
+    @classmethod
+    def _of_fields(cls, names: tuple[str, ...], origin: str) -> "Layout":
         _refuse_other_servers(names, origin)
         position = {column_for(name): i for i, name in enumerate(names)}
         missing = len(names)
@@ -185,6 +191,11 @@ class Layout:
         extra = tuple(f"unknown-{i}" for i in range(len(STANDARD_FIELDS), count))
         layout = cls.from_fields(STANDARD_FIELDS[:count] + extra, "a headerless file")
         return replace(layout, delimiter=delimiter)
+
+
+@lru_cache(maxsize=256)  # bounded: each hostile file may bring its own header
+def _layout_of_fields(cls: type[Layout], names: tuple[str, ...], origin: str) -> Layout:
+    return cls._of_fields(names, origin)
 
 
 _FIELDS_SPLIT = re.compile(r"[\s,|;]+")

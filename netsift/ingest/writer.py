@@ -49,14 +49,29 @@ def copy_rows(
     return _batched_insert(conn, table, columns, rows, chunk_rows)
 
 
+# (table, columns) -> the COPY statement and its columns' type OIDs, built once
+# per process rather than once per object.
+_COPY_PLANS: dict[tuple[str, tuple[str, ...]], tuple[str, list[int]]] = {}
+
+
+def _copy_plan(table: Table, columns: Sequence[str], cursor) -> tuple[str, list[int]]:
+    key = (table.name, tuple(columns))
+    plan = _COPY_PLANS.get(key)
+    if plan is None:
+        registry = cursor.adapters.types  # built-in types: the same OIDs on every server
+        oids = [registry.get_oid(pg_type_name(table.c[name])) for name in columns]
+        quoted = ", ".join(f'"{name}"' for name in columns)  # our own names, never data
+        plan = _COPY_PLANS[key] = (f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)', oids)
+    return plan
+
+
 def _pg_copy(conn: Connection, table: Table, columns: Sequence[str], rows) -> int:
-    types = [pg_type_name(table.c[name]) for name in columns]
-    quoted = ", ".join(f'"{name}"' for name in columns)  # our own names, never data
-    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)'
     count = 0
-    with driver_errors(conn, statement), conn.connection.driver_connection.cursor() as cursor:
+    cursor = conn.connection.driver_connection.cursor()
+    statement, oids = _copy_plan(table, columns, cursor)
+    with driver_errors(conn, statement), cursor:
         with cursor.copy(statement) as copy:
-            copy.set_types(types)
+            copy.set_types(oids)
             write = copy.write_row
             for row in rows:
                 write(row)
