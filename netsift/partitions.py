@@ -46,6 +46,19 @@ class MissingPartitions(Exception):
         self.days = days
 
 
+class TooManyDays(ValueError):
+    """One object's rows need more new days than `max_new_days`: a hostile
+    or broken file could otherwise make a partition for every day it names,
+    and every query over the table would then plan over them. The object
+    fails with this reason; nothing is made and nothing of it is loaded."""
+
+    def __init__(self, days: int, limit: int):
+        super().__init__(
+            f"its rows fall on more than {limit} days that have no partition yet (at least {days}); "
+            f"one object may add at most {limit} (NETSIFT_MAX_NEW_DAYS_PER_OBJECT)"
+        )
+
+
 def not_a_partition(name, type_, parent_names) -> bool:
     """For Alembic's `include_name`: the day partitions are made at run time,
     not by a migration, so a schema comparison leaves them out."""
@@ -129,7 +142,8 @@ def lacks_partition(error: BaseException) -> bool:
 
 
 def guarded_rows(
-    rows: Iterable[T], known: dict[str, set[date]], place: Callable[[T], tuple[str, datetime]]
+    rows: Iterable[T], known: dict[str, set[date]], place: Callable[[T], tuple[str, datetime]],
+    max_new_days: int,
 ) -> Iterator[T]:
     """The rows, as long as each one's day has a partition in its table.
 
@@ -137,7 +151,8 @@ def guarded_rows(
     partitioned) pass. At the first row that has none, the rest are still
     read (not written) to learn every missing day at once, so the load is
     retried once, not once per day; then `MissingPartitions` aborts the COPY
-    and its transaction.
+    and its transaction. More than `max_new_days` missing days raise
+    `TooManyDays` as soon as they are seen.
     """
     current: dict[str, tuple[datetime, datetime]] = {}  # each table's last day seen, as a range
     missing: set[date] = set()
@@ -150,6 +165,8 @@ def guarded_rows(
                 day = ts.astimezone(timezone.utc).date()
                 if day not in days:
                     missing.add(day)
+                    if len(missing) > max_new_days:
+                        raise TooManyDays(len(missing), max_new_days)
                 low = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
                 current[table] = (low, low + timedelta(days=1))
         if not missing:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_http_body_bytes: int = Field(
         64 * 1024**2, gt=0, description="Cap on one HTTP body held for hashing, after decoding."
     )
+    max_new_days_per_object: int = Field(
+        31, gt=0, description="PostgreSQL: most day partitions one object's rows may add; an object whose "
+        "rows fall on more new days fails with the reason (a file naming thousands of days is broken or hostile).",
+    )
     task_runner: Literal["threads", "dask"] = Field(
         "threads", description="Where ingest tasks run: a thread pool, or Dask for a cluster."
     )

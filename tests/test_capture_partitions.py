@@ -230,3 +230,17 @@ def test_a_file_whose_request_was_missed_has_its_connections_start(tmp_path):
         rows.setdefault(table, []).append(row)
     (file_row,) = rows["extracted_files"]
     assert file_row[1] == datetime.fromtimestamp(start, timezone.utc)
+
+
+def test_a_capture_naming_more_new_days_than_allowed_fails_with_the_reason(pg, tmp_path):
+    capture_over(tmp_path / "long.pcap", datetime(1998, 4, 1, tzinfo=timezone.utc), [24 * d + 1 for d in range(8)])
+    engine, settings = engine_for(pg), Settings(database_url=pg, max_new_days_per_object=5)
+    (obj,) = list_local(tmp_path, Window.of())
+    result = load_capture(engine, obj, settings)
+    assert result.status == "failed" and "more than 5 days that have no partition yet" in result.error
+    for table in CAPTURE_TABLES:
+        assert scalar(pg, f"SELECT count(*) FROM {table}") == 0
+        # At most the first packet's day, made before tshark ran.
+        assert {d for d in days_of(pg, table) if d.year == 1998} <= {date(1998, 4, 1)}
+    assert load_capture(engine, obj, Settings(database_url=pg, max_new_days_per_object=8)).status == "loaded"
+    assert scalar(pg, "SELECT count(*) FROM dns_queries WHERE ts < '1999-01-01'") == 8

@@ -54,6 +54,28 @@ def test_a_load_spanning_days_makes_each_day_and_only_those(pg, tmp_path):
     assert create_days(engine_for(pg), [date(2024, 5, 1)]) == []
 
 
+def test_an_object_naming_more_new_days_than_allowed_fails_with_the_reason_and_makes_none(pg, tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    span = [str(date(1999, 1, 1) + timedelta(days=d)) for d in range(40)]  # a broken or hostile file
+    write_days(tmp_path / "c", "hostile", span, per_day=1)
+    write_days(tmp_path / "c", "ordinary", ["1999-06-01"])
+    before = days_of(pg)
+    engine, settings = engine_for(pg), Settings(database_url=pg, max_new_days_per_object=31)
+    results = {obj.name: load_object(engine, obj, settings) for obj in list_local(tmp_path / "c", Window.of())}
+    assert results["ordinary.log"].status == "loaded"
+    assert results["hostile.log"].status == "failed"
+    assert "more than 31 days that have no partition yet" in results["hostile.log"].error
+    assert "NETSIFT_MAX_NEW_DAYS_PER_OBJECT" in results["hostile.log"].error
+    assert days_of(pg) - before == {date(1999, 6, 1)}  # none of the hostile file's days
+    assert scalar(pg, "SELECT error FROM source_objects WHERE uri LIKE '%hostile.log'") == results["hostile.log"].error
+    assert scalar(pg, "SELECT count(*) FROM cloudfront_requests WHERE ts < '1999-02-15'") == 0
+    # An operator who means it raises the limit; the file then loads whole.
+    monkeypatch.setenv("NETSIFT_MAX_NEW_DAYS_PER_OBJECT", "40")
+    assert sorted(load_all(pg, tmp_path / "c")) == ["loaded", "skipped"]
+    assert scalar(pg, "SELECT count(*) FROM cloudfront_requests WHERE ts < '1999-02-15'") == 40
+
+
 def test_concurrent_loaders_on_the_same_new_days_all_load(pg, tmp_path):
     days = ["2024-06-10", "2024-06-11", "2024-06-12"]
     folders = []

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, select
 
 from netsift.partitions import (
-    CAPTURE_TABLES, MissingPartitions, guarded_rows, loaded_with_days, partition_days,
+    CAPTURE_TABLES, MissingPartitions, TooManyDays, guarded_rows, loaded_with_days, partition_days,
 )  # fmt: skip
 from netsift.schema import (
     connections,
@@ -91,7 +91,8 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
             twin = _loaded_twin(conn, info.sha256, object_id)
             if twin:
                 return ObjectResult(obj.uri, ledger.SKIPPED, error=f"same capture as {twin}")
-            rows = _guarded(conn, dissect(capture, object_id, info, limits), first_packet_time(capture))
+            rows = _guarded(conn, dissect(capture, object_id, info, limits), first_packet_time(capture),
+                            settings.max_new_days_per_object)  # fmt: skip
             counts = _write_rows(conn, rows, settings.copy_chunk_rows)
             conn.execute(insert(pcap_files).values(
                 source_object_id=object_id, sha256=info.sha256, md5=info.md5,
@@ -111,12 +112,12 @@ def load_capture(engine: Engine, obj: SourceObject, settings: Settings, s3_clien
             parser_version=PARSER_VERSION,
             tables=(pcap_files, *(table for table, _ in TABLES.values())),
             write=write,
-            data_errors=(CaptureError,),
+            data_errors=(CaptureError, TooManyDays),
             synchronous_commit=settings.load_synchronous_commit,
         ), CAPTURE_TABLES, obj.uri)  # fmt: skip
 
 
-def _guarded(conn: Connection, rows, first: float | None):
+def _guarded(conn: Connection, rows, first: float | None, max_new_days: int):
     """On partitioned tables (PostgreSQL), rows only for days that have a partition.
 
     The first packet's day (read from the capture's framing, pcap or pcapng)
@@ -131,7 +132,7 @@ def _guarded(conn: Connection, rows, first: float | None):
         day = epoch_to_datetime(first).date()
         if any(day not in days for days in known.values()):
             raise MissingPartitions({day})
-    return guarded_rows(rows, known, lambda item: (item[0], item[1][TS_INDEX[item[0]]]))
+    return guarded_rows(rows, known, lambda item: (item[0], item[1][TS_INDEX[item[0]]]), max_new_days)
 
 
 def _loaded_twin(conn: Connection, sha256: str, object_id: int) -> str | None:

@@ -15,7 +15,7 @@ from netsift.schema import CLOUDFRONT_COPY_COLUMNS, cloudfront_requests, rejecte
 from netsift.settings import Settings
 from netsift.ingest import ledger
 from netsift.cloudfront.parse import PARSER_VERSION, LogParser, NotCloudFrontLog
-from netsift.partitions import guarded_rows, known_days, loaded_with_days, prepare_days
+from netsift.partitions import TooManyDays, guarded_rows, known_days, loaded_with_days, prepare_days
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
 from netsift.cloudfront.v2 import parquet_rows
@@ -45,7 +45,7 @@ def load_object(
         def guarded(rows):
             """On a partitioned table, rows only for days that have a partition."""
             known = known_days(conn, TABLES)
-            return guarded_rows(rows, known, _placed) if known else rows
+            return guarded_rows(rows, known, _placed, settings.max_new_days_per_object) if known else rows
 
         parser = LogParser(
             source_object_id=object_id,
@@ -92,6 +92,6 @@ def load_object(
         parser_version=PARSER_VERSION,
         tables=(cloudfront_requests,),
         write=write,
-        data_errors=(UnreadableObject, NotCloudFrontLog),
+        data_errors=(UnreadableObject, NotCloudFrontLog, TooManyDays),
         synchronous_commit=settings.load_synchronous_commit,
     ), TABLES, obj.uri)  # fmt: skip
