@@ -137,12 +137,28 @@ def pg(pg_url, monkeypatch):
     return pg_url
 
 
-@pytest.fixture
-def sqlite_db(tmp_path_factory, monkeypatch):
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite database migrated to head once per test process: each test
+    gets a copy, where running every migration cost each one half a second."""
     from netsift.db import upgrade
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'netsift.db'}"
-    upgrade(url)
+    path = tmp_path_factory.mktemp("sqlite-template") / "netsift.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_db(sqlite_template, tmp_path_factory, monkeypatch):
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("sqlite") / "netsift.db"
+    # SQLite's backup API: a whole, consistent copy, whatever the template's WAL holds.
+    with sqlite3.connect(sqlite_template) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    url = f"sqlite:///{path}"
     monkeypatch.setenv("NETSIFT_DATABASE_URL", url)
     return url
 

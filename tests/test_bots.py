@@ -81,18 +81,21 @@ def test_never_raises_and_is_deterministic(agent):
     assert verdict.is_bot == (verdict.bot_category is not None) == (verdict.rule_id is not None)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)  # no timing asserted; each example matches 2,000+ characters against every rule
 @given(st.text(min_size=1, max_size=200))
 def test_only_the_first_2000_characters_count(tail):
     assert classify_user_agent(CHROME.ljust(2000) + tail, RULES) == classify_user_agent(CHROME.ljust(2000), RULES)
 
 
+@pytest.mark.slow
 def test_real_browsers_stay_silent():
     """839 real 2025 browser user agents: not one may be called a bot."""
     flagged = [ua for ua, _ in browser_humans() if classify_user_agent(ua, RULES).is_bot]
     assert flagged == []
 
 
+@pytest.mark.slow
 def test_dataset_instances_are_bots_and_the_rest_generalises():
     rows = dataset_bots()
     assert scores(rows, lambda ua: classify_user_agent(ua, RULES).is_bot)[1] >= 0.998

@@ -11,6 +11,8 @@ from netsift.settings import Settings
 from tests.conftest import DATA
 from tests.zeek_logs import read_zeek_log
 
+pytestmark = pytest.mark.slow  # row-by-row Zeek parity: a tshark pass per trace
+
 PCAPS = DATA / "pcap"
 ZEEK = PCAPS.parent / "zeek"
 BASELINE = ZEEK / "baseline"

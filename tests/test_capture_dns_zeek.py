@@ -11,6 +11,8 @@ import pytest
 from tests.test_capture_accuracy import BASELINE, ZEEK, five_tuple, rows_of
 from tests.zeek_logs import read_zeek_log
 
+pytestmark = pytest.mark.slow  # row-by-row Zeek parity: a tshark pass per trace
+
 
 def zeek_dns(row: dict) -> tuple:
     return (

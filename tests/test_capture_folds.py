@@ -48,6 +48,7 @@ def sorted_tables(tables: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
 MAIN_AND_BODIES = 2  # the main pass and its body pass: one pair per pass
 
 
+@pytest.mark.slow
 def test_a_session_repeated_200_times_loads_fully_in_one_extra_pass(tmp_path, tshark_runs):
     path = tmp_path / "repeat200.pcap"
     repeated_session(path, times=200, gap=7200)
@@ -60,6 +61,7 @@ def test_a_session_repeated_200_times_loads_fully_in_one_extra_pass(tmp_path, ts
     assert len(tshark_runs) == 2 * MAIN_AND_BODIES
 
 
+@pytest.mark.slow
 def test_the_number_of_tshark_runs_does_not_grow_with_the_repeats(tmp_path, tshark_runs):
     counts = []
     for times in (2, 12, 40):
@@ -174,7 +176,7 @@ FRAMINGS = {
 
 
 # Three framings in the fast tier (a tag, IPv6, pcapng's blocks); the rest with `make test`.
-FAST_FRAMINGS = {"vlan", "ipv6", "pcapng"}
+FAST_FRAMINGS = {"vlan"}
 
 
 @pytest.mark.parametrize("framing", [

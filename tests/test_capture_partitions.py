@@ -8,6 +8,7 @@ import subprocess
 import threading
 from datetime import date, datetime, timezone
 
+import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
@@ -151,6 +152,7 @@ def view_definitions(url) -> dict[str, str]:
     return dict(query(url, "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public'"))
 
 
+@pytest.mark.slow
 def test_0014_down_and_up_keeps_rows_keys_views_and_ids(tmp_path):
     capture_over(tmp_path / "m.pcap", datetime(2022, 4, 1, tzinfo=timezone.utc), [2, 30])
     with fresh_pg_database("netsift_capparts") as url:

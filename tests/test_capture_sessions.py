@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.pcap_gen import ACK, FIN, PSH, SYN, PcapWriter, http_request, http_response
 from netsift.capture.dissect import Limits, capture_info, dissect
 from netsift.settings import Settings
@@ -62,6 +64,7 @@ def repeated_session(path: Path, times: int, gap: float) -> None:
                      [http_response(b"other")])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_session_repeated_hours_apart_on_the_same_ports_is_one_connection_each(tmp_path):
     path = tmp_path / "repeat.pcap"
     repeated_session(path, times=12, gap=7200)
@@ -84,6 +87,7 @@ def test_a_session_repeated_hours_apart_on_the_same_ports_is_one_connection_each
     assert len([f for f in tables["extracted_files"] if f[4].startswith("/beacon")]) == 12
 
 
+@pytest.mark.slow
 def test_a_closed_session_repeated_within_the_timeout_is_a_new_connection(tmp_path):
     path = tmp_path / "reuse.pcap"
     repeated_session(path, times=5, gap=30)  # Zeek: a SYN on a closed connection reuses it

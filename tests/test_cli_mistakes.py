@@ -91,6 +91,7 @@ def test_a_broken_rules_file_is_named_with_its_reason(tmp_path):
     one_line_mistake(result, "--rules", "nested")
 
 
+@pytest.mark.slow
 def test_browse_twice_on_one_port(tmp_path):
     port, url = free_port(), f"sqlite:///{tmp_path / 'n.db'}"
     first = start_process([NETSIFT, "browse", "--port", str(port), "--database-url", url], tmp_path / "first.log")

@@ -55,6 +55,7 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([NETSIFT, *args], capture_output=True, text=True, timeout=300, env=env or dict(os.environ))
 
 
+@pytest.mark.slow
 def test_read_commands_start_no_prefect_server(sqlite_db, tmp_path):
     env = serverless_env(tmp_path)
     for args in (["report"], ["status"], ["status", "--json"]):

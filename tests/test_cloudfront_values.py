@@ -191,6 +191,7 @@ ASCII_INTEGER = re.compile(r"[0-9]+\Z")
 ASCII_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?\Z")
 
 
+@pytest.mark.slow
 @settings(max_examples=600)
 @given(st.sampled_from(sorted(INTEGER_FIELDS)), numberish)
 @example("sc-bytes", "１２３")
@@ -246,6 +247,7 @@ def is_address(value: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 @settings(max_examples=600)
 @given(addresses)
 @example("192.0.2.1")

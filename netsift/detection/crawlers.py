@@ -25,6 +25,7 @@ from netsift.detection.geoip import Network
 MAX_INPUT = 2000  # as for the user-agent rules: attacker strings are cut first
 
 BUNDLED = files("netsift.detection").joinpath("rules", "crawler_networks.yaml")
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present, as in ruleset.py
 _OPERATOR_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # goes inside a LIKE pattern: no % or _
 
 
@@ -91,7 +92,7 @@ def load_crawler_networks(path: Path | None = None) -> CrawlerNetworks:
     source = Path(path) if path else BUNDLED
     try:
         text = source.read_text()
-        document = yaml.safe_load(text) or {}
+        document = yaml.load(text, Loader=SAFE_LOADER) or {}
     except (OSError, yaml.YAMLError) as error:
         raise NetworksError(f"{source}: cannot read crawler networks: {error}") from error
     operators = tuple(_operator(raw) for raw in document.get("operators") or [])

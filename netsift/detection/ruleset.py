@@ -24,6 +24,9 @@ from netsift.detection.alert_rules import (  # noqa: F401 (re-exported)
 
 # Package data, found the same way in a clone and in an installed wheel.
 BUNDLED = files("netsift.detection").joinpath("rules", "detection.yaml")
+# libyaml's safe loader when PyYAML has it: the same documents as SafeLoader, read
+# about ten times faster (the bundled rules took 0.3 s, at every command start).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CRAWLER_NETWORKS = files("netsift.detection").joinpath("rules", "crawler_networks.yaml")
 # A user-agent-app rule's verdict: a person's app (Electron, in-app webview,
 # mail client, media player), decided as not a bot.
@@ -221,7 +224,7 @@ def _strength(raw: dict) -> str:
 def _document(path: Path) -> tuple[dict, str]:
     try:
         text = (path if hasattr(path, "read_text") else Path(path)).read_text()
-        document = yaml.safe_load(text) or {}
+        document = yaml.load(text, Loader=SAFE_LOADER) or {}
     except (OSError, yaml.YAMLError) as error:
         raise RuleError(f"{path}: cannot read rules: {error}") from error
     if not isinstance(document, dict):
