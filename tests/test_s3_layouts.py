@@ -148,3 +148,26 @@ def test_a_legacy_flat_layout_is_listed_by_name_as_before(s3, pg):
     assert result.status == "loaded"
     with engine_for(pg).connect() as conn:
         assert conn.execute(text("SELECT distribution_id FROM cloudfront_requests")).scalar() == DISTRIBUTIONS[0]
+
+
+def test_more_top_folders_than_the_probes_short_page_still_read_as_one_layout(s3):
+    """The probe's first page is short (PROBE_KEYS): a legacy prefix shows its
+    files in it at once; 60 distribution folders need its second, full page,
+    and a file after them still means legacy names."""
+    from netsift.ingest.sources import PROBE_KEYS
+
+    many = [f"E{n:02d}AAAAAAAAAAAA" for n in range(60)]
+    assert len(many) > PROBE_KEYS
+    put_all(s3, [plain_key(d, HOURS[1]) for d in many])
+    client, calls = recording_client()
+    window = Window.of(None, "2026-11-01T21:00", "2026-11-01T22:00")
+    assert listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", window) == sorted(plain_key(d, HOURS[1]) for d in many)
+    probes = [c for c in calls if c["Prefix"] == "cf/" and c["Delimiter"] == "/"]
+    assert [c["MaxKeys"] for c in probes] == [PROBE_KEYS, 1000]
+    assert [c["Prefix"] for c in calls if c["Delimiter"] is None][1:] == [f"cf/{d}/2026/11/01/21/" for d in many]
+
+    put_all(s3, ["cf/zz-notes.txt"])  # a file after the folders: not a v2 layout
+    client, calls = recording_client()
+    listed = listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", window)
+    assert listed == sorted(plain_key(d, HOURS[1]) for d in many)  # filtered by path, nothing missed
+    assert [c["MaxKeys"] for c in calls[:2]] == [PROBE_KEYS, 1000]

@@ -54,7 +54,7 @@ def test_a_26_hour_window_lists_each_distribution_found_and_only_its_days(s3):
     assert listed == [legacy(d, h) for d in DISTRIBUTIONS for h in wanted]
     days = ("2026-10-29", "2026-10-30", "2026-10-31")
     assert calls == [
-        ("cf/", None, 1000),  # the layout probe: files at the top, so legacy names
+        ("cf/", None, 50),  # the layout probe: files at the top, so legacy names (a short page)
         ("cf/", None, 1),  # the scan's first key: the first distribution
         *[(f"cf/{DISTRIBUTIONS[0]}.{day}-", None, 1000) for day in days],
         ("cf/", f"cf/{DISTRIBUTIONS[0]}.{HIGHEST}", 1),  # past all of its keys in one jump

@@ -233,6 +233,12 @@ def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterato
         yield from window.prefixes(prefix)
 
 
+# The probe's first page: a legacy prefix answers with files at once, so a
+# short page spares a scheduled run the first 1,000 of its keys every hour;
+# a v2 layout's few top folders (years, distributions) fit in it.
+PROBE_KEYS = 50
+
+
 def partitioned_layout(client, bucket: str, folder: str) -> tuple[Layout | None, list[str] | None]:
     """The v2 layout under `folder`, with its top folders when one page held them all.
 
@@ -243,9 +249,13 @@ def partitioned_layout(client, bucket: str, folder: str) -> tuple[Layout | None,
     the key names as spelled, a distribution level or not), and every other
     top folder must be of that same kind.
     """
-    top = client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/", MaxKeys=1000)
+    top = client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/", MaxKeys=PROBE_KEYS)
     if any(not item["Key"].endswith("/") for item in top.get("Contents", ())):
         return None, None
+    if top.get("IsTruncated"):  # more folders than one short page: the rest, files included, decide
+        top = client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/", MaxKeys=1000)
+        if any(not item["Key"].endswith("/") for item in top.get("Contents", ())):
+            return None, None
     folders = [p["Prefix"] for p in top.get("CommonPrefixes", ())]
     if not folders:
         return None, None
