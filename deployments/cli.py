@@ -365,6 +365,19 @@ def findings(database_url: Optional[str] = DatabaseUrl) -> None:
         print_table(title, columns, rows or [["none"] + [""] * (len(columns) - 1)])
 
 
+def setting_mistake(error: Exception) -> str | None:
+    """A NETSIFT_ variable (environment or .env) that does not validate: which
+    one and why, without its value (it may be a URL with a password)."""
+    from pydantic import ValidationError
+
+    if not isinstance(error, ValidationError) or error.title != "Settings":
+        return None
+    first = error.errors()[0]
+    field = str(first["loc"][0]).upper() if first.get("loc") else ""
+    name = f"NETSIFT_{field}" if field else "a NETSIFT_ setting"
+    return f"{name}: {first['msg']}; fix it in the environment or in .env"
+
+
 def main() -> None:
     """Every mistake one line on stderr and exit code 2; an unexpected error
     one line and exit code 1; tracebacks only with --debug or NETSIFT_DEBUG=1."""
@@ -380,6 +393,9 @@ def main() -> None:
     except Exception as error:
         if debug:
             raise
+        if (setting := setting_mistake(error)) is not None:
+            error_line(setting)
+            sys.exit(2)
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         error_line(f"{type(error).__name__}: {first} (--debug shows the traceback)")
         sys.exit(1)

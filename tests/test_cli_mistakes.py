@@ -50,6 +50,14 @@ def test_database_url_with_a_typo(tmp_path):
     assert "s3cret" not in line
 
 
+def test_a_setting_that_does_not_validate_is_named_without_its_value(tmp_path):
+    line = one_line_mistake(run_cli("report", env={"NETSIFT_MAX_NEW_DAYS_PER_OBJECT": "thirty-one"}),
+                            "NETSIFT_MAX_NEW_DAYS_PER_OBJECT", "integer", ".env")  # fmt: skip
+    assert "thirty-one" not in line
+    one_line_mistake(run_cli("report", env={"NETSIFT_MAX_NEW_DAYS_PER_OBJECT": "0"}),
+                     "NETSIFT_MAX_NEW_DAYS_PER_OBJECT", "greater than 0")  # fmt: skip
+
+
 def test_postgresql_database_that_does_not_exist(pg_url):
     missing = pg_url.rsplit("/", 1)[0] + f"/netsift_missing_{uuid.uuid4().hex[:8]}"
     one_line_mistake(run_cli("cloudfront", str(SAMPLE), "--database-url", missing),
