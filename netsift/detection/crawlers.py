@@ -21,11 +21,11 @@ from pathlib import Path
 import yaml
 
 from netsift.detection.geoip import Network
+from netsift.detection.ruleset import SAFE_LOADER
 
 MAX_INPUT = 2000  # as for the user-agent rules: attacker strings are cut first
 
 BUNDLED = files("netsift.detection").joinpath("rules", "crawler_networks.yaml")
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present, as in ruleset.py
 _OPERATOR_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # goes inside a LIKE pattern: no % or _
 
 
