@@ -67,10 +67,9 @@ def _copy_plan(table: Table, columns: Sequence[str], cursor) -> tuple[str, list[
 
 def _pg_copy(conn: Connection, table: Table, columns: Sequence[str], rows) -> int:
     count = 0
-    cursor = conn.connection.driver_connection.cursor()
-    statement, oids = _copy_plan(table, columns, cursor)
-    with driver_errors(conn, statement), cursor:
-        with cursor.copy(statement) as copy:
+    with conn.connection.driver_connection.cursor() as cursor:
+        statement, oids = _copy_plan(table, columns, cursor)
+        with driver_errors(conn, statement), cursor.copy(statement) as copy:
             copy.set_types(oids)
             write = copy.write_row
             for row in rows:
