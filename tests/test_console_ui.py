@@ -116,13 +116,19 @@ def column_texts(page, column: str) -> list[str]:
     return page.locator(f'.ag-center-cols-container .ag-row .ag-cell[col-id="{column}"]').all_inner_texts()
 
 
-def wait_until(check, what: str, seconds: float = 30):
+def headers(page) -> list[str]:
+    return page.locator('[role="columnheader"][col-id]').evaluate_all("cells => cells.map(c => c.getAttribute('col-id'))")
+
+
+def wait_until(check, what, seconds: float = 30):
+    """`what` may be a callable, to describe the page as it is when the wait fails."""
     deadline = time.monotonic() + seconds
     while True:
         value = check()
         if value:
             return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
         time.sleep(0.2)
 
 
@@ -152,16 +158,30 @@ def screenshot(page, name: str, tmp_path: Path) -> None:
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is installed by `make setup`")
 def test_filter_sort_hide_and_export_run_on_the_server(page, loaded, console, tmp_path):
     hidden = ("cs_method", "cs_host", "cs_uri_query", "cs_cookie")
+    # A column the analyst widened stays wide when others are hidden.
+    stem = page.locator('[role="columnheader"][col-id="cs_uri_stem"]')
+    before = stem.bounding_box()["width"]
+    handle = stem.locator(".ag-header-cell-resize").bounding_box()
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 120, handle["y"] + handle["height"] / 2, steps=5)
+    page.mouse.up()
+    widened = wait_until(lambda: stem.bounding_box()["width"] > before + 100 and stem.bounding_box()["width"], "a wider column")
     page.locator("#hidden").click()
     for name in hidden:
         page.locator(".dash-dropdown-search").fill(name)
+        # The list shows only the one match before it is clicked, so the click
+        # cannot land on a row of the list it replaces.
+        wait_until(lambda n=name: page.get_by_role("option").all_inner_texts() == [n], f"{name} alone in the list")
         page.get_by_role("option", name=name, exact=True).click()
-        # Each hide is seen before the next is chosen: four choices made faster
-        # than a loaded machine answers them once left the last one unseen here.
-        wait_until(lambda n=name: page.locator(f'[role="columnheader"][col-id="{n}"]').count() == 0, f"{name} hidden")
+        wait_until(lambda n=name: page.get_by_role("option", name=n, exact=True).get_attribute("aria-selected") == "true",
+                   f"{name} ticked")  # fmt: skip
+        wait_until(lambda n=name: page.locator(f'[role="columnheader"][col-id="{n}"]').count() == 0,
+                   lambda n=name: f"{n} hidden; headers still shown: {headers(page)}")  # fmt: skip
     page.keyboard.press("Escape")
     for name in hidden:
         assert page.locator(f'[role="columnheader"][col-id="{name}"]').count() == 0, f"{name} shown again"
+    assert stem.bounding_box()["width"] == widened
 
     page.locator('.ag-floating-filter[col-id="cs_uri_stem"] input').fill("wp")
     matching = sql(loaded, "SELECT cs_uri_stem, sc_bytes, is_probe FROM cloudfront_requests_classified "

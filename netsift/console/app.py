@@ -54,7 +54,11 @@ header { display: flex; gap: 1rem; align-items: baseline; }
 """
 
 
-def column_defs(table: str) -> list[dict]:
+def column_defs(table: str, hidden: frozenset[str] = frozenset()) -> list[dict]:
+    """Hiding is part of the definitions, sent one way to the grid. Through
+    the grid's `columnState`, which the grid also writes back, a second hide
+    chosen while the first was being written back was sometimes lost. Widths
+    are initial ones, so a hide does not undo a column the analyst resized."""
     defs, view = [], browsable(table)
     for column in (view.table.c[name] for name in view.display_order):
         kind = kind_of(column)
@@ -68,7 +72,8 @@ def column_defs(table: str) -> list[dict]:
         if kind == "number":
             definition["filterParams"] = NUMBER_FILTER
             definition["headerTooltip"] = f"{column.name}: type 400, > 400, <= 1024 or != 200"
-        definition["width"] = 320 if column.name in WIDE else WIDTHS.get(kind, 180)
+        definition["initialWidth"] = 320 if column.name in WIDE else WIDTHS.get(kind, 180)
+        definition["hide"] = column.name in hidden
         defs.append(definition)
     return defs
 
@@ -243,16 +248,17 @@ def create_app(database_url: str, token: str | None = None, allowed_hosts: set[s
         return [response], current, "", f"more than {COUNT_CAP:,} rows" if n > COUNT_CAP else f"{n:,} rows"
 
     @app.callback(
-        Output({"type": "grid", "table": ALL, "n": ALL}, "columnState"),
+        Output({"type": "grid", "table": ALL, "n": ALL}, "columnDefs"),
         Input("hidden", "value"),
         State("table", "value"),
         State({"type": "grid", "table": ALL, "n": ALL}, "id"),
         prevent_initial_call=True,
     )
     def hide_columns(hidden, table, grids):
-        hidden = {h for h in hidden or [] if isinstance(h, str)}
-        every = browsable(table).display_order if _known(table) else []
-        return [[{"colId": name, "hide": name in hidden} for name in every] for _ in grids]
+        if not _known(table):
+            return [no_update for _ in grids]
+        defs = column_defs(table, frozenset(h for h in hidden or [] if isinstance(h, str)))
+        return [defs for _ in grids]
 
     @app.callback(
         Output("export", "href"),
