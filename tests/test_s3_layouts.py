@@ -117,18 +117,21 @@ def test_without_dates_a_distribution_lists_its_folder_and_nothing_narrows_nothi
     assert [(c["Prefix"], c["Delimiter"]) for c in calls] == [("cf/", None)]  # as before: no probe
 
 
-def test_anything_beside_the_partitions_means_the_whole_prefix_is_listed_and_filtered(s3):
+def test_anything_beside_the_partitions_means_legacy_names_and_each_folder_read_the_same_way(s3):
     """A file at the top (or a folder of another shape) is not a v2 layout: the
     listing falls back to legacy names, whose skip scan (test_s3_skip_scan.py)
-    hands the folder back to be listed whole, and the window still filters by
-    the path, so nothing in the window is missed."""
+    hands the folder back; the folder is probed in turn, found partitioned,
+    and listed by the window's hour, so nothing in the window is missed and
+    its other hours are not listed."""
     put_all(s3, [plain_key(DISTRIBUTIONS[0], h) for h in HOURS[:3]] + ["cf/README.txt"])
     client, calls = recording_client()
     window = Window.of(None, "2026-11-01T21:00", "2026-11-01T22:00")
     assert listed_keys(client, s3.bucket, f"s3://{s3.bucket}/cf/", window) == [plain_key(DISTRIBUTIONS[0], HOURS[1])]
     assert [c["Prefix"] for c in calls] == [
         "cf/",  # the probe
-        "cf/", f"cf/{DISTRIBUTIONS[0]}/",  # the scan's first key is in a folder: the folder, whole
+        "cf/",  # the scan's first key is in a folder: the folder is read the same way
+        f"cf/{DISTRIBUTIONS[0]}/", f"cf/{DISTRIBUTIONS[0]}/2026/",  # its probe: year folders, a plain layout
+        f"cf/{DISTRIBUTIONS[0]}/2026/11/01/21/",  # so the window's one hour
         "cf/", "cf/README.2026-11-01-",  # then `README.` begins like a distribution's names: its day
         "cf/",  # and nothing after it
     ]

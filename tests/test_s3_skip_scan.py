@@ -68,6 +68,29 @@ def test_a_26_hour_window_lists_each_distribution_found_and_only_its_days(s3):
     assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
 
 
+def test_a_v2_folder_beside_legacy_names_lists_only_the_window_hours(s3):
+    """A distribution that moved to v2's partitions under the same prefix:
+    its folder is probed and listed by the window's hours, like the legacy
+    distributions' days, not with its twenty days of history."""
+    moved = "E4DDDDDDDDDDDD"
+    v2 = [f"cf/{moved}/{h:%Y/%m/%d/%H}/{moved}.{h:%Y-%m-%d-%H}.v2.gz" for h in HOURS]
+    put_many(s3, [legacy(d, h) for d in DISTRIBUTIONS[:1] for h in HOURS] + v2)
+    client, calls = recording_client()
+    since = datetime(2026, 10, 29, 23, tzinfo=timezone.utc)
+    window = Window.of(None, since, since + timedelta(hours=26))
+    listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    calls = list(calls)
+    wanted = [h for h in HOURS if since <= h < since + timedelta(hours=26)]
+    assert listed == [legacy(DISTRIBUTIONS[0], h) for h in wanted] + [v2[HOURS.index(h)] for h in wanted]
+    assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    under = [c for c in calls if c[0].startswith(f"cf/{moved}/")]
+    assert [c[0] for c in under if c[2] == 1000] == [
+        f"cf/{moved}/2026/10/29/23/", f"cf/{moved}/2026/10/30/", f"cf/{moved}/2026/10/31/00/"]  # fmt: skip
+    # 1 probe, 3 scan requests, 3 legacy days, the folder's 2 probes and its 3 prefixes;
+    # a full listing would return all 960 keys, and more with every hour of history.
+    assert len(calls) <= 12, calls
+
+
 ODD = [
     "cf/",  # a folder marker for the prefix itself
     "cf/README.txt",  # begins like a distribution's names (`README.`): a run, with no date in it
@@ -78,7 +101,7 @@ ODD = [
     "cf/E1.~tilde",  # in E1's run, no date
     "cf/E1.\u00e9",  # in E1's run, beyond ASCII: still passed by the jump
     "cf/E1.\U0010ffffz",  # in E1's run but after the jump: met, and E1 not listed twice
-    "cf/E1/2026/11/01/05/plain.gz",  # a v2 folder beside the legacy files: listed whole, dated by its folders
+    "cf/E1/2026/11/01/05/plain.gz",  # a v2 folder beside the legacy files: its window's hours, dated by its folders
     "cf/AWSLogs/123456789012/CloudFront/E9.2026-11-01-05.aws.gz",  # a folder, dated by name
     "cf/AWSLogs/123456789012/CloudFront/E9.2026-10-01-05.aws.gz",  # the same folder, outside the window
     "cf/old/",  # a folder marker

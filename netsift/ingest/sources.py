@@ -211,7 +211,8 @@ def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterato
     `partitioned_layout`): a v2 partitioned layout lists only the window's
     hours; anything else is taken for legacy flat names. With a first day
     and no distribution, those are found by a skip scan (skip_scan.py) and
-    each one's days listed, as if it had been named.
+    each one's days listed, as if it had been named; each folder the scan
+    meets is read the same way.
     """
     if not window.narrows:
         yield prefix
@@ -227,8 +228,13 @@ def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterato
         for found in legacy_runs(client, bucket, folder):
             if isinstance(found, Run) and found.distribution:
                 yield from replace(days, distribution=found.distribution).prefixes(folder)
+            elif isinstance(found, Run):
+                # A folder among the legacy names (a distribution moved to v2's
+                # partitions, AWSLogs/…) is read the same way, one level down,
+                # rather than listed whole with all its history.
+                yield from listing_targets(client, bucket, found.prefix, days)
             else:
-                yield found.prefix if isinstance(found, Run) else found
+                yield found
     else:
         yield from window.prefixes(prefix)
 
