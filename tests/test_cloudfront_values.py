@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS, CLOUDFRONT_V2_COLUMNS
 from netsift.cloudfront.parse import STANDARD_FIELDS, LogParser, column_for
-from tests.cloudfront_lines import HEADER, line
+from tests.cloudfront_lines import HEADER
 from tests.test_cloudfront_parser import read_sample
 
 # A 33-field line from AWS's documentation of standard logs (2019 example).

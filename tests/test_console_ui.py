@@ -312,15 +312,15 @@ def assert_labels_readable(plot, what: str) -> None:
     """Every tick label and legend entry inside the figure, none overlapping another."""
     figure = plot.locator(".main-svg").first.bounding_box()
     boxes = []
-    for text in plot.locator(".xtick text, .ytick text, .legendtext").all():
-        box = text.bounding_box()
+    for label in plot.locator(".xtick text, .ytick text, .legendtext").all():
+        box = label.bounding_box()
         if not box or not box["width"]:
             continue
         assert box["x"] >= figure["x"] - 1 and box["x"] + box["width"] <= figure["x"] + figure["width"] + 1, (
-            what, text.text_content(), "cut off")
+            what, label.text_content(), "cut off")
         assert box["y"] >= figure["y"] - 1 and box["y"] + box["height"] <= figure["y"] + figure["height"] + 1, (
-            what, text.text_content(), "cut off")
-        boxes.append((text.text_content(), box))
+            what, label.text_content(), "cut off")
+        boxes.append((label.text_content(), box))
     for i, (a, p) in enumerate(boxes):
         for b, q in boxes[i + 1:]:
             overlap_x = min(p["x"] + p["width"], q["x"] + q["width"]) - max(p["x"], q["x"])

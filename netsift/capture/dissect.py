@@ -27,7 +27,7 @@ from netsift.capture.layers import Layer, is_unknown_transport, layers_of
 from netsift.capture.pcapfile import (  # noqa: F401 (imported from here by callers)
     CaptureInfo, capture_info, ensure_uncompressed, link_type_of, write_frames,
 )
-from netsift.capture.tshark import CaptureError, TsharkRun, field_args, tshark_lines
+from netsift.capture.tshark import TsharkRun, field_args, tshark_lines
 
 HEADER_VALUE_MAX = 1024  # characters kept of X-Amz-Cf-Id / X-Forwarded-For
 SWEEP_EVERY = 20_000  # packets between sweeps of idle connections
