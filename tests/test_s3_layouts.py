@@ -146,7 +146,7 @@ def test_a_legacy_flat_layout_is_listed_by_name_as_before(s3, pg):
     assert sorted(o.name for o in objects) == sorted(
         f"{DISTRIBUTIONS[0]}.2026-11-02-{h:02d}.u.gz" for h in range(24)
     )
-    assert [c["Prefix"] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[0]}.2026-11-02-"]
+    assert [c["Prefix"] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[0]}.2026-11-02-", f"cf/{DISTRIBUTIONS[0]}/"]
     result = load_object(engine_for(pg), objects[0], Settings(database_url=pg), client)
     assert result.status == "loaded"
     with engine_for(pg).connect() as conn:

@@ -140,7 +140,26 @@ def test_until_alone_or_a_named_distribution_list_as_before(s3):
     assert [c[:2] for c in calls] == [("cf/", None), ("cf/", None)]  # no first day: the probe, then all
     calls.clear()
     assert len(list(list_s3(client, source, Window.of(DISTRIBUTIONS[1], "2026-10-12", "2026-10-12")))) == 3
-    assert [c[0] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[1]}.2026-10-12-"]
+    # the probe, the day, and one key's request for a v2 folder of the distribution (none here)
+    assert [c[0] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[1]}.2026-10-12-", f"cf/{DISTRIBUTIONS[1]}/"]
+
+
+def test_a_named_distribution_moved_to_v2_beside_its_legacy_names_lists_both_by_the_window(s3):
+    moved = "E4DDDDDDDDDDDD"
+    v2 = [f"cf/{moved}/{h:%Y/%m/%d/%H}/{moved}.{h:%Y-%m-%d-%H}.v2.gz" for h in HOURS]
+    put_many(s3, [legacy(d, h) for d in (DISTRIBUTIONS[0], moved) for h in HOURS] + v2)
+    client, calls = recording_client()
+    since = datetime(2026, 10, 30, 22, tzinfo=timezone.utc)
+    window = Window.of(moved, since, since + timedelta(hours=4))
+    listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    calls = list(calls)
+    wanted = [h for h in HOURS if since <= h < since + timedelta(hours=4)]
+    assert listed == [legacy(moved, h) for h in wanted] + [v2[HOURS.index(h)] for h in wanted]
+    assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    assert [c[0] for c in calls if c[2] == 1000] == [
+        f"cf/{moved}.2026-10-30-", f"cf/{moved}.2026-10-31-",
+        f"cf/{moved}/2026/10/30/22/", f"cf/{moved}/2026/10/30/23/", f"cf/{moved}/2026/10/31/00/",
+        f"cf/{moved}/2026/10/31/01/"]  # fmt: skip
 
 
 DISTRIBUTION_IDS = st.sampled_from(["E1", "E12", "E1A", "E2", "A", "Z9", "0"])

@@ -237,6 +237,12 @@ def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterato
                 yield found
     else:
         yield from window.prefixes(prefix)
+        moved = f"{folder}{window.distribution}/"
+        # The named distribution may have moved to v2's partitions beside its
+        # legacy names (`cf/E2ABC123/2026/…`, sorted right after them): one
+        # request of one key says so, and its folder is then read by the window.
+        if window.distribution and client.list_objects_v2(Bucket=bucket, Prefix=moved, MaxKeys=1).get("KeyCount"):
+            yield from listing_targets(client, bucket, moved, window)
 
 
 # The probe's first page: a legacy prefix answers with files at once, so a
