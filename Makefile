@@ -52,8 +52,9 @@ browse: setup
 
 # Test processes: one per CPU, at most 4. Most of the suite's time waits on
 # servers, schedules and subprocesses, so two processes on two cores take
-# 0.63 of one's time. Each process has its own Prefect server, PostgreSQL
-# database and moto server (tests/conftest.py). TEST_WORKERS=0 runs in one.
+# 0.58 of one's time (README, "Tests by tier"). Each process has its own
+# Prefect server, PostgreSQL database and moto server (tests/conftest.py).
+# TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 
 test: setup
