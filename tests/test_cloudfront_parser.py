@@ -215,6 +215,20 @@ def test_other_formats_are_refused_with_a_reason(text, reason):
         parse(text)
 
 
+@pytest.mark.parametrize("bad_header", ["#Fields:", "#Fields: date time s-ip cs-method cs-uri-stem"])
+def test_a_later_unreadable_header_refuses_its_lines_and_keeps_the_rows_above(bad_header):
+    """Files joined end to end: the first header says what the object is, a
+    later one that cannot be read is refused with the lines under it, each
+    recorded, until a readable header; they are never read by the earlier
+    header's fields."""
+    text = log_text(line(time="12:00:01"), line(time="12:00:02")) + bad_header + "\n" + line(time="12:00:03") \
+        + HEADER + line(time="12:00:04")  # fmt: skip
+    rows, parser = parse(text)
+    assert [r["ts"].second for r in rows] == [1, 2, 4]
+    assert [(r.line_number, r.reason.split(" ")[0]) for r in parser.rejected] == [(5, "#Fields"), (6, "under")]
+    assert "line 5's unreadable #Fields header" in parser.rejected[1].reason
+
+
 def test_empty_object_gives_no_rows():
     rows, parser = parse("")
     assert rows == [] and parser.rejected == []

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from netsift.schema import CLOUDFRONT_COPY_COLUMNS
@@ -89,6 +89,7 @@ def test_parsed_rows_hold_the_values_written(generated):
 
 
 @given(st.lists(st.text(), max_size=20))
+@example(garbage=["#Fields:"])  # a later header with no fields once failed the whole object
 def test_parser_survives_arbitrary_lines_after_a_header(garbage):
     parser = LogParser(source_object_id=1)
     rows = list(parser.rows([*HEADER.splitlines(True), *(g.replace("\n", " ") + "\n" for g in garbage)]))

@@ -289,6 +289,7 @@ class LogParser:
         last_stamp: tuple[str, str] | None = None
         last_ts: datetime | None = None
         layout = self._layout
+        unreadable: str | None = None  # why the lines under a later, unreadable #Fields are refused
         numbered = enumerate(lines, start=1)
         for line_number, line in numbered:
             if isinstance(line, TooLongLine):
@@ -301,8 +302,22 @@ class LogParser:
                 continue
             if line[0] == "#":
                 if line.startswith("#Fields:"):
-                    layout = Layout.from_fields(parse_fields_header(line), "#Fields header")
-                    self._layout = layout
+                    if layout is None and not self._seen_data:
+                        # The first header says what the object is: refused, it fails whole.
+                        layout = self._layout = Layout.from_fields(parse_fields_header(line), "#Fields header")
+                        continue
+                    try:
+                        layout = self._layout = Layout.from_fields(parse_fields_header(line), "#Fields header")
+                        unreadable = None
+                    except NotCloudFrontLog as error:
+                        # A later header (files joined end to end) that cannot be read:
+                        # the rows above it stand; its lines are refused, each recorded,
+                        # rather than read by the earlier header's fields.
+                        unreadable = f"under line {line_number}'s unreadable #Fields header"
+                        self.reject(line_number, str(error), line)
+                continue
+            if unreadable is not None:
+                self.reject(line_number, unreadable, line)
                 continue
             if layout is None and not self._seen_data:
                 # Without a header, the first line decides what the object is.
