@@ -91,6 +91,24 @@ def test_a_v2_folder_beside_legacy_names_lists_only_the_window_hours(s3):
     assert len(calls) <= 12, calls
 
 
+def test_folders_deep_under_the_source_are_listed_whole_past_a_depth(s3):
+    """Each folder level read the same way costs a probe and a scan: past
+    FOLDER_DEPTH levels a folder is listed whole, and nothing in the window is lost."""
+    from netsift.ingest.sources import FOLDER_DEPTH
+
+    hour = datetime(2026, 11, 1, 5, tzinfo=timezone.utc)
+    deep = ["cf/" + "a/" * n + legacy("E7", hour, f"d{n}").removeprefix("cf/") for n in range(1, FOLDER_DEPTH + 4)]
+    put_many(s3, [legacy("E1", hour)] + deep)
+    client, calls = recording_client()
+    window = Window.of(None, "2026-11-01T05:00", "2026-11-01T06:00")
+    listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    assert sorted(listed) == sorted([legacy("E1", hour)] + deep)
+    assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    whole = "cf/" + "a/" * (FOLDER_DEPTH + 1)
+    assert (whole, None, 1000) in calls  # the folder past the depth, listed whole
+    assert not any(c[0].startswith(whole + "a/") for c in calls)
+
+
 ODD = [
     "cf/",  # a folder marker for the prefix itself
     "cf/README.txt",  # begins like a distribution's names (`README.`): a run, with no date in it

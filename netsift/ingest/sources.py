@@ -202,7 +202,12 @@ def list_s3(client, uri: str, window: Window, page_size: int = 1000) -> Iterator
                 yield obj
 
 
-def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterator[str | dict]:
+# Folders deep under the source are listed whole past this depth: each level
+# read the same way costs a probe and a scan, and keys may nest 500 deep.
+FOLDER_DEPTH = 4
+
+
+def listing_targets(client, bucket: str, prefix: str, window: Window, depth: int = 0) -> Iterator[str | dict]:
     """The prefixes a window needs listed under `prefix`, in key order, and
     any objects already read on the way (ListObjectsV2 `Contents` entries).
 
@@ -228,11 +233,13 @@ def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterato
         for found in legacy_runs(client, bucket, folder):
             if isinstance(found, Run) and found.distribution:
                 yield from replace(days, distribution=found.distribution).prefixes(folder)
-            elif isinstance(found, Run):
+            elif isinstance(found, Run) and depth < FOLDER_DEPTH:
                 # A folder among the legacy names (a distribution moved to v2's
                 # partitions, AWSLogs/…) is read the same way, one level down,
                 # rather than listed whole with all its history.
-                yield from listing_targets(client, bucket, found.prefix, days)
+                yield from listing_targets(client, bucket, found.prefix, days, depth + 1)
+            elif isinstance(found, Run):
+                yield found.prefix
             else:
                 yield found
     else:
@@ -242,7 +249,7 @@ def listing_targets(client, bucket: str, prefix: str, window: Window) -> Iterato
         # legacy names (`cf/E2ABC123/2026/…`, sorted right after them): one
         # request of one key says so, and its folder is then read by the window.
         if window.distribution and client.list_objects_v2(Bucket=bucket, Prefix=moved, MaxKeys=1).get("KeyCount"):
-            yield from listing_targets(client, bucket, moved, window)
+            yield from listing_targets(client, bucket, moved, window, depth + 1)
 
 
 # The probe's first page: a legacy prefix answers with files at once, so a
