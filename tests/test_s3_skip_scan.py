@@ -20,8 +20,15 @@ FIRST_DAY = datetime(2026, 10, 12, tzinfo=timezone.utc)
 HOURS = [FIRST_DAY + timedelta(hours=n) for n in range(20 * 24)]  # 2026-10-12 .. 2026-10-31, hourly
 
 
+MOVED = "E4DDDDDDDDDDDD"  # a distribution whose logs moved to v2's partitions under the same prefix
+
+
 def legacy(distribution: str, hour: datetime, unique: str = "u") -> str:
     return f"cf/{distribution}.{hour:%Y-%m-%d-%H}.{unique}.gz"
+
+
+def v2(distribution: str, hour: datetime) -> str:
+    return f"cf/{distribution}/{hour:%Y/%m/%d/%H}/{distribution}.{hour:%Y-%m-%d-%H}.v2.gz"
 
 
 def recording_client():
@@ -72,20 +79,18 @@ def test_a_v2_folder_beside_legacy_names_lists_only_the_window_hours(s3):
     """A distribution that moved to v2's partitions under the same prefix:
     its folder is probed and listed by the window's hours, like the legacy
     distributions' days, not with its twenty days of history."""
-    moved = "E4DDDDDDDDDDDD"
-    v2 = [f"cf/{moved}/{h:%Y/%m/%d/%H}/{moved}.{h:%Y-%m-%d-%H}.v2.gz" for h in HOURS]
-    put_many(s3, [legacy(d, h) for d in DISTRIBUTIONS[:1] for h in HOURS] + v2)
+    put_many(s3, [legacy(DISTRIBUTIONS[0], h) for h in HOURS] + [v2(MOVED, h) for h in HOURS])
     client, calls = recording_client()
     since = datetime(2026, 10, 29, 23, tzinfo=timezone.utc)
     window = Window.of(None, since, since + timedelta(hours=26))
     listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
     calls = list(calls)
     wanted = [h for h in HOURS if since <= h < since + timedelta(hours=26)]
-    assert listed == [legacy(DISTRIBUTIONS[0], h) for h in wanted] + [v2[HOURS.index(h)] for h in wanted]
+    assert listed == [legacy(DISTRIBUTIONS[0], h) for h in wanted] + [v2(MOVED, h) for h in wanted]
     assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
-    under = [c for c in calls if c[0].startswith(f"cf/{moved}/")]
+    under = [c for c in calls if c[0].startswith(f"cf/{MOVED}/")]
     assert [c[0] for c in under if c[2] == 1000] == [
-        f"cf/{moved}/2026/10/29/23/", f"cf/{moved}/2026/10/30/", f"cf/{moved}/2026/10/31/00/"]  # fmt: skip
+        f"cf/{MOVED}/2026/10/29/23/", f"cf/{MOVED}/2026/10/30/", f"cf/{MOVED}/2026/10/31/00/"]  # fmt: skip
     # 1 probe, 3 scan requests, 3 legacy days, the folder's 2 probes and its 3 prefixes;
     # a full listing would return all 960 keys, and more with every hour of history.
     assert len(calls) <= 12, calls
@@ -163,21 +168,19 @@ def test_until_alone_or_a_named_distribution_list_as_before(s3):
 
 
 def test_a_named_distribution_moved_to_v2_beside_its_legacy_names_lists_both_by_the_window(s3):
-    moved = "E4DDDDDDDDDDDD"
-    v2 = [f"cf/{moved}/{h:%Y/%m/%d/%H}/{moved}.{h:%Y-%m-%d-%H}.v2.gz" for h in HOURS]
-    put_many(s3, [legacy(d, h) for d in (DISTRIBUTIONS[0], moved) for h in HOURS] + v2)
+    put_many(s3, [legacy(d, h) for d in (DISTRIBUTIONS[0], MOVED) for h in HOURS] + [v2(MOVED, h) for h in HOURS])
     client, calls = recording_client()
     since = datetime(2026, 10, 30, 22, tzinfo=timezone.utc)
-    window = Window.of(moved, since, since + timedelta(hours=4))
+    window = Window.of(MOVED, since, since + timedelta(hours=4))
     listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
     calls = list(calls)
     wanted = [h for h in HOURS if since <= h < since + timedelta(hours=4)]
-    assert listed == [legacy(moved, h) for h in wanted] + [v2[HOURS.index(h)] for h in wanted]
+    assert listed == [legacy(MOVED, h) for h in wanted] + [v2(MOVED, h) for h in wanted]
     assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
     assert [c[0] for c in calls if c[2] == 1000] == [
-        f"cf/{moved}.2026-10-30-", f"cf/{moved}.2026-10-31-",
-        f"cf/{moved}/2026/10/30/22/", f"cf/{moved}/2026/10/30/23/", f"cf/{moved}/2026/10/31/00/",
-        f"cf/{moved}/2026/10/31/01/"]  # fmt: skip
+        f"cf/{MOVED}.2026-10-30-", f"cf/{MOVED}.2026-10-31-",
+        f"cf/{MOVED}/2026/10/30/22/", f"cf/{MOVED}/2026/10/30/23/", f"cf/{MOVED}/2026/10/31/00/",
+        f"cf/{MOVED}/2026/10/31/01/"]  # fmt: skip
 
 
 DISTRIBUTION_IDS = st.sampled_from(["E1", "E12", "E1A", "E2", "A", "Z9", "0"])
