@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from netsift.cloudfront.load import load_object
 from netsift.db import engine_for
-from netsift.ingest.sources import Window, list_s3, new_s3_client
+from netsift.ingest.sources import MOVED_FOLDERS, Window, list_s3, new_s3_client
 from netsift.settings import Settings
 from tests.cloudfront_lines import line, log_text
 
@@ -146,7 +146,9 @@ def test_a_legacy_flat_layout_is_listed_by_name_as_before(s3, pg):
     assert sorted(o.name for o in objects) == sorted(
         f"{DISTRIBUTIONS[0]}.2026-11-02-{h:02d}.u.gz" for h in range(24)
     )
-    assert [c["Prefix"] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[0]}.2026-11-02-", f"cf/{DISTRIBUTIONS[0]}/"]
+    # the probe, one key's request for each spelling of a v2 folder of the distribution, the day
+    assert [c["Prefix"] for c in calls] == ["cf/", *(f"cf/{key}{DISTRIBUTIONS[0]}/" for key in MOVED_FOLDERS),
+                                            f"cf/{DISTRIBUTIONS[0]}.2026-11-02-"]  # fmt: skip
     result = load_object(engine_for(pg), objects[0], Settings(database_url=pg), client)
     assert result.status == "loaded"
     with engine_for(pg).connect() as conn:

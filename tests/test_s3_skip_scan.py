@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,11 @@ def legacy(distribution: str, hour: datetime, unique: str = "u") -> str:
 
 def v2(distribution: str, hour: datetime) -> str:
     return f"cf/{distribution}/{hour:%Y/%m/%d/%H}/{distribution}.{hour:%Y-%m-%d-%H}.v2.gz"
+
+
+def hive(distribution: str, hour: datetime, key: str = "DistributionId") -> str:
+    return (f"cf/{key}={distribution}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/"
+            f"{distribution}.{hour:%Y-%m-%d-%H}.hive.gz")  # fmt: skip
 
 
 def recording_client():
@@ -163,24 +169,29 @@ def test_until_alone_or_a_named_distribution_list_as_before(s3):
     assert [c[:2] for c in calls] == [("cf/", None), ("cf/", None)]  # no first day: the probe, then all
     calls.clear()
     assert len(list(list_s3(client, source, Window.of(DISTRIBUTIONS[1], "2026-10-12", "2026-10-12")))) == 3
-    # the probe, the day, and one key's request for a v2 folder of the distribution (none here)
-    assert [c[0] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[1]}.2026-10-12-", f"cf/{DISTRIBUTIONS[1]}/"]
+    # the probe, one key's request for each spelling of a v2 folder of the distribution (none here), the day
+    assert [c[0] for c in calls] == ["cf/", f"cf/{DISTRIBUTIONS[1]}/", f"cf/DistributionId={DISTRIBUTIONS[1]}/",
+                                     f"cf/distributionid={DISTRIBUTIONS[1]}/", f"cf/{DISTRIBUTIONS[1]}.2026-10-12-"]
 
 
-def test_a_named_distribution_moved_to_v2_beside_its_legacy_names_lists_both_by_the_window(s3):
-    put_many(s3, [legacy(d, h) for d in (DISTRIBUTIONS[0], MOVED) for h in HOURS] + [v2(MOVED, h) for h in HOURS])
+@pytest.mark.parametrize("moved_to", [v2, hive, lambda d, h: hive(d, h, "distributionid")])
+def test_a_named_distribution_moved_to_v2_beside_its_legacy_names_lists_both_by_the_window(s3, moved_to):
+    put_many(s3, [legacy(d, h) for d in (DISTRIBUTIONS[0], MOVED) for h in HOURS] + [moved_to(MOVED, h) for h in HOURS])
     client, calls = recording_client()
     since = datetime(2026, 10, 30, 22, tzinfo=timezone.utc)
     window = Window.of(MOVED, since, since + timedelta(hours=4))
     listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
     calls = list(calls)
     wanted = [h for h in HOURS if since <= h < since + timedelta(hours=4)]
-    assert listed == [legacy(MOVED, h) for h in wanted] + [v2(MOVED, h) for h in wanted]
+    moved = [moved_to(MOVED, h) for h in wanted]
+    assert listed == sorted([legacy(MOVED, h) for h in wanted] + moved)
     assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
-    assert [c[0] for c in calls if c[2] == 1000] == [
-        f"cf/{MOVED}.2026-10-30-", f"cf/{MOVED}.2026-10-31-",
-        f"cf/{MOVED}/2026/10/30/22/", f"cf/{MOVED}/2026/10/30/23/", f"cf/{MOVED}/2026/10/31/00/",
-        f"cf/{MOVED}/2026/10/31/01/"]  # fmt: skip
+    # Two legacy days, then (in key order among them) the folder's four hours, one prefix each.
+    listings = [c[0] for c in calls if c[2] == 1000]
+    assert listings == sorted(listings) and len(listings) == 6
+    assert {f"cf/{MOVED}.2026-10-30-", f"cf/{MOVED}.2026-10-31-"} < set(listings)
+    hours = [p for p in listings if not p.startswith(f"cf/{MOVED}.")]
+    assert [[key for key in moved if key.startswith(p)] for p in hours] == [[key] for key in moved]
 
 
 DISTRIBUTION_IDS = st.sampled_from(["E1", "E12", "E1A", "E2", "A", "Z9", "0"])

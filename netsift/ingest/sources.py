@@ -202,6 +202,9 @@ def list_s3(client, uri: str, window: Window, page_size: int = 1000) -> Iterator
                 yield obj
 
 
+# Where a named distribution's v2 folder may sit beside its legacy names:
+# plain, then Hive's key as CloudFront writes it and in lower case.
+MOVED_FOLDERS = ("", "DistributionId=", "distributionid=")
 # Folders deep under the source are listed whole past this depth: each level
 # read the same way costs a probe and a scan, and keys may nest 500 deep.
 FOLDER_DEPTH = 4
@@ -243,13 +246,18 @@ def listing_targets(client, bucket: str, prefix: str, window: Window, depth: int
             else:
                 yield found
     else:
-        yield from window.prefixes(prefix)
-        moved = f"{folder}{window.distribution}/"
         # The named distribution may have moved to v2's partitions beside its
-        # legacy names (`cf/E2ABC123/2026/…`, sorted right after them): one
-        # request of one key says so, and its folder is then read by the window.
-        if window.distribution and client.list_objects_v2(Bucket=bucket, Prefix=moved, MaxKeys=1).get("KeyCount"):
-            yield from listing_targets(client, bucket, moved, window, depth + 1)
+        # legacy names (`cf/E2ABC123/2026/…`, or Hive's `DistributionId=E2ABC123/`
+        # as CloudFront spells the key, or in lower case): a request of one key
+        # per spelling says so, and a folder found is read by the window, in
+        # key order among the legacy days.
+        candidates = [f"{folder}{key}{window.distribution}/" for key in MOVED_FOLDERS] if window.distribution else []
+        moved = {c for c in candidates if client.list_objects_v2(Bucket=bucket, Prefix=c, MaxKeys=1).get("KeyCount")}
+        for target in sorted([*window.prefixes(prefix), *moved]):
+            if target in moved:
+                yield from listing_targets(client, bucket, target, window, depth + 1)
+            else:
+                yield target
 
 
 # The probe's first page: a legacy prefix answers with files at once, so a
