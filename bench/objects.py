@@ -96,7 +96,7 @@ def netsift(source: str, url: str) -> tuple[float, dict]:
 def client_costs(endpoint: str, repeat: int = 5) -> tuple[float, float]:
     """Seconds to build a new S3 client, and to get the process's one."""
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    from netsift.ingest.sources import new_s3_client, s3_client
+    from netsift.ingest.s3_clients import new_s3_client, s3_client
 
     started = time.perf_counter()
     for _ in range(repeat):

@@ -11,7 +11,8 @@ from sqlalchemy import text
 from netsift.db import engine_for
 from netsift.settings import Settings
 from netsift.cloudfront.load import load_object
-from netsift.ingest.sources import Window, list_s3, s3_client
+from netsift.ingest.s3_clients import s3_client
+from netsift.ingest.sources import Window, list_s3
 from tests.cloudfront_lines import line, log_text
 from tests.conftest import DATA
 

@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from netsift.cloudfront.load import load_object
 from netsift.db import engine_for
-from netsift.ingest.sources import MOVED_FOLDERS, Window, list_s3, new_s3_client
+from netsift.ingest.s3_clients import new_s3_client
+from netsift.ingest.sources import MOVED_FOLDERS, Window, list_s3
 from netsift.settings import Settings
 from tests.cloudfront_lines import line, log_text
 

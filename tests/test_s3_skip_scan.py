@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netsift.ingest.sources import Window, list_s3, new_s3_client
+from netsift.ingest.s3_clients import new_s3_client
+from netsift.ingest.sources import Window, list_s3
 from tests.test_s3 import put_many
 
 HIGHEST = "\U0010ffff"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from netsift.db import engine_for
-from netsift.ingest import ledger, sources
+from netsift.ingest import ledger, s3_clients
 from netsift.ingest.sources import SourceObject, Window, list_local
 from tests.cloudfront_lines import line, log_text, distinct_copy
 from tests.conftest import DATA, free_port, start_process, stop_process, wait_for_http, BIN
@@ -121,18 +121,18 @@ def test_a_bad_object_in_a_batch_fails_alone(prefect_server, db, tmp_path, monke
 
 def test_one_s3_client_per_process_for_every_object_and_thread(s3, monkeypatch):
     built = []
-    real = sources.new_s3_client
-    monkeypatch.setattr(sources, "new_s3_client", lambda: built.append(1) or real())
-    monkeypatch.setattr(sources, "_clients", {})
+    real = s3_clients.new_s3_client
+    monkeypatch.setattr(s3_clients, "new_s3_client", lambda: built.append(1) or real())
+    monkeypatch.setattr(s3_clients, "_clients", {})
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(sources.s3_client())) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: seen.append(s3_clients.s3_client())) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(built) == 1 and all(client is seen[0] for client in seen)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")  # another endpoint: another client
-    other = sources.s3_client()
+    other = s3_clients.s3_client()
     assert other is not seen[0] and other.meta.endpoint_url == "http://127.0.0.1:1"
 
 
@@ -142,9 +142,9 @@ def test_a_flow_over_s3_builds_one_client(prefect_server, pg, s3, monkeypatch):
     for i in range(20):
         s3.put_object(Bucket=s3.bucket, Key=f"cf/E1.2024-03-01-00.{i}.gz", Body=distinct_copy(SAMPLE, i))
     built = []
-    real = sources.new_s3_client
-    monkeypatch.setattr(sources, "new_s3_client", lambda: built.append(1) or real())
-    monkeypatch.setattr(sources, "_clients", {})
+    real = s3_clients.new_s3_client
+    monkeypatch.setattr(s3_clients, "new_s3_client", lambda: built.append(1) or real())
+    monkeypatch.setattr(s3_clients, "_clients", {})
     state = cloudfront_ingest(source=f"s3://{s3.bucket}/cf", return_state=True)
     assert state.is_completed() and state.result()["loaded"] == 20
     assert len(built) == 1
@@ -171,7 +171,7 @@ def test_s3_going_down_after_listing_stops_the_run_naming_the_endpoint(prefect_s
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
         monkeypatch.setenv("NETSIFT_RETRY_DELAY_SECONDS", "0.1")
         attempts = []
-        sources.s3_client().meta.events.register("before-send.s3.GetObject", lambda **_: attempts.append(1))
+        s3_clients.s3_client().meta.events.register("before-send.s3.GetObject", lambda **_: attempts.append(1))
 
         def stop_s3(done, total):
             if done == 0:
