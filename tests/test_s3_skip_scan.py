@@ -57,6 +57,17 @@ def filtered_full_listing(client, source: str, window: Window) -> list:
     return [o for o in list_s3(client, source, Window.of()) if window.admits(o)]
 
 
+def listed_in_window(s3, distribution: str | None, since: datetime, hours: int) -> tuple[list, list, list]:
+    """The keys `cf/` lists for the window (checked against filtering a full
+    listing), the ListObjectsV2 requests that cost, and the window's hours."""
+    client, calls = recording_client()
+    window = Window.of(distribution, since, since + timedelta(hours=hours))
+    listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    sent = list(calls)
+    assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
+    return listed, sent, [h for h in HOURS if since <= h < since + timedelta(hours=hours)]
+
+
 def test_a_26_hour_window_lists_each_distribution_found_and_only_its_days(s3):
     put_many(s3, [legacy(d, h) for d in DISTRIBUTIONS for h in HOURS])  # 1,440 keys
     client, calls = recording_client()
@@ -87,14 +98,8 @@ def test_a_v2_folder_beside_legacy_names_lists_only_the_window_hours(s3):
     its folder is probed and listed by the window's hours, like the legacy
     distributions' days, not with its twenty days of history."""
     put_many(s3, [legacy(DISTRIBUTIONS[0], h) for h in HOURS] + [v2(MOVED, h) for h in HOURS])
-    client, calls = recording_client()
-    since = datetime(2026, 10, 29, 23, tzinfo=timezone.utc)
-    window = Window.of(None, since, since + timedelta(hours=26))
-    listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
-    calls = list(calls)
-    wanted = [h for h in HOURS if since <= h < since + timedelta(hours=26)]
+    listed, calls, wanted = listed_in_window(s3, None, datetime(2026, 10, 29, 23, tzinfo=timezone.utc), 26)
     assert listed == [legacy(DISTRIBUTIONS[0], h) for h in wanted] + [v2(MOVED, h) for h in wanted]
-    assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
     under = [c for c in calls if c[0].startswith(f"cf/{MOVED}/")]
     assert [c[0] for c in under if c[2] == 1000] == [
         f"cf/{MOVED}/2026/10/29/23/", f"cf/{MOVED}/2026/10/30/", f"cf/{MOVED}/2026/10/31/00/"]  # fmt: skip
@@ -178,15 +183,9 @@ def test_until_alone_or_a_named_distribution_list_as_before(s3):
 @pytest.mark.parametrize("moved_to", [v2, hive, lambda d, h: hive(d, h, "distributionid")])
 def test_a_named_distribution_moved_to_v2_beside_its_legacy_names_lists_both_by_the_window(s3, moved_to):
     put_many(s3, [legacy(d, h) for d in (DISTRIBUTIONS[0], MOVED) for h in HOURS] + [moved_to(MOVED, h) for h in HOURS])
-    client, calls = recording_client()
-    since = datetime(2026, 10, 30, 22, tzinfo=timezone.utc)
-    window = Window.of(MOVED, since, since + timedelta(hours=4))
-    listed = keys_of(list_s3(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
-    calls = list(calls)
-    wanted = [h for h in HOURS if since <= h < since + timedelta(hours=4)]
+    listed, calls, wanted = listed_in_window(s3, MOVED, datetime(2026, 10, 30, 22, tzinfo=timezone.utc), 4)
     moved = [moved_to(MOVED, h) for h in wanted]
     assert listed == sorted([legacy(MOVED, h) for h in wanted] + moved)
-    assert listed == keys_of(filtered_full_listing(client, f"s3://{s3.bucket}/cf/", window), s3.bucket)
     # Two legacy days, then (in key order among them) the folder's four hours, one prefix each.
     listings = [c[0] for c in calls if c[2] == 1000]
     assert listings == sorted(listings) and len(listings) == 6
