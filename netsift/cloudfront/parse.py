@@ -302,14 +302,12 @@ class LogParser:
                 continue
             if line[0] == "#":
                 if line.startswith("#Fields:"):
-                    if layout is None and not self._seen_data:
-                        # The first header says what the object is: refused, it fails whole.
-                        layout = self._layout = Layout.from_fields(parse_fields_header(line), "#Fields header")
-                        continue
                     try:
                         layout = self._layout = Layout.from_fields(parse_fields_header(line), "#Fields header")
                         unreadable = None
                     except NotCloudFrontLog as error:
+                        if layout is None and not self._seen_data:
+                            raise  # the first header says what the object is: refused, it fails whole
                         # A later header (files joined end to end) that cannot be read:
                         # the rows above it stand; its lines are refused, each recorded,
                         # rather than read by the earlier header's fields.
