@@ -32,6 +32,7 @@ from pathlib import Path
 from bench.cloudfront import OUT, fresh_database, truncate
 from bench.generate import write_objects
 from bench.measure import run_cli
+from netsift.deployments.prefect_api import quiet_prefect
 
 BIN = Path(sys.executable).parent
 
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--large-objects", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of the local comparison")
     args = parser.parse_args()
+    quiet_prefect()  # before Prefect is imported: its temporary server's telemetry would fail offline
     for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
                         ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
         os.environ.setdefault(name, value)
