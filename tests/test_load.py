@@ -77,6 +77,35 @@ def test_changed_object_is_reloaded_without_its_old_rows(db, tmp_path):
     assert scalar(db, "SELECT COUNT(*) FROM source_objects") == 1
 
 
+def test_a_new_local_file_is_read_once_and_its_identity_is_of_the_bytes_loaded(db, tmp_path, monkeypatch):
+    import hashlib
+
+    from netsift.ingest import ledger, sources
+
+    log = tmp_path / "E1.2024-03-01-00.abc.gz"
+    stored = gzip.compress(log_text(line(cs_uri_stem="/a")).encode()) + b"\0" * 8  # gzip's zero padding
+    log.write_bytes(stored)
+    opened = []
+    real_open = sources.open_body
+    monkeypatch.setattr(cloudfront_load, "open_body", lambda obj, client=None: opened.append(obj) or real_open(obj))
+
+    def no_second_read(obj):
+        raise AssertionError(f"{obj.uri} hashed apart from its load")
+
+    monkeypatch.setattr(ledger, "identity_of", no_second_read)
+    assert load_all(db, tmp_path)[log.name].status == "loaded"
+    assert len(opened) == 1
+    assert scalar(db, "SELECT etag FROM source_objects") == hashlib.sha256(stored).hexdigest()
+
+    # A version loaded before is hashed to compare: the same bytes skip, changed ones load.
+    monkeypatch.setattr(ledger, "identity_of", sources.identity_of)
+    assert load_all(db, tmp_path)[log.name].status == "skipped"
+    log.write_bytes(gzip.compress(log_text(line(cs_uri_stem="/b")).encode()))
+    assert load_all(db, tmp_path)[log.name].status == "loaded"
+    assert scalar(db, "SELECT etag FROM source_objects") == hashlib.sha256(log.read_bytes()).hexdigest()
+    assert rows(db, "SELECT cs_uri_stem FROM cloudfront_requests") == [("/b",)]
+
+
 def test_malformed_lines_go_to_rejected_records_and_the_rest_loads(db, tmp_path):
     (tmp_path / "mixed.log").write_text(
         log_text(line(), "not\ta\tcloudfront\tline\n", line(sc_status="OK"), line())

@@ -19,7 +19,7 @@ from netsift.partitions import TooManyDays, guarded_rows, known_days, loaded_wit
 from netsift.ingest.ledger import ObjectResult
 from netsift.ingest.writer import copy_rows, insert_dicts
 from netsift.cloudfront.v2 import parquet_rows
-from netsift.ingest.reading import UnreadableObject, buffered, is_parquet, spooled, text_lines
+from netsift.ingest.reading import UnreadableObject, buffered, is_parquet, read_to_end, spooled, text_lines
 from netsift.ingest.sources import SourceObject, open_body
 
 KIND = "cloudfront"
@@ -53,7 +53,8 @@ def load_object(
             raw_line_max_chars=settings.raw_line_max_chars,
         )
         content = hashlib.sha256()
-        body = buffered(open_body(obj, s3_client))
+        stored = None if obj.etag else hashlib.sha256()  # a local file's identity, hashed as it is read
+        body = buffered(open_body(obj, s3_client), stored)
         try:
             if is_parquet(body):
                 spool = spooled(body, max_total_bytes=settings.max_decompressed_bytes, digest=content)
@@ -73,6 +74,8 @@ def load_object(
                     conn, cloudfront_requests, CLOUDFRONT_COPY_COLUMNS,
                     guarded(parser.rows(lines)), settings.copy_chunk_rows,
                 )  # fmt: skip
+            if stored is not None:
+                read_to_end(body)
         finally:
             body.close()
         insert_dicts(
@@ -82,7 +85,8 @@ def load_object(
         )
         # The hash is complete once every line is read; the ledger claims it at commit.
         return ObjectResult(obj.uri, ledger.LOADED, parser.rows_parsed, parser.rejected_count,
-                            content_sha256=content.hexdigest())  # fmt: skip
+                            content_sha256=content.hexdigest(),
+                            stored_sha256=stored.hexdigest() if stored else None)  # fmt: skip
 
     prepare_days(engine, [obj.hour.date() if obj.hour else None], TABLES)
     return loaded_with_days(engine, lambda: ledger.load_once(
@@ -94,4 +98,5 @@ def load_object(
         write=write,
         data_errors=(UnreadableObject, NotCloudFrontLog, TooManyDays),
         synchronous_commit=settings.load_synchronous_commit,
+        write_hashes_stored=True,
     ), TABLES, obj.uri)  # fmt: skip

@@ -48,10 +48,12 @@ class ObjectResult:
     rows_by_table: dict | None = None
     # sha256 of the content read, for `load_once` to claim at commit (not reported).
     content_sha256: str | None = field(default=None, repr=False)
+    # sha256 of a local file's bytes as stored, hashed as they were loaded (not reported).
+    stored_sha256: str | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         reported = asdict(self)
-        del reported["content_sha256"]
+        del reported["content_sha256"], reported["stored_sha256"]
         return reported
 
 
@@ -182,9 +184,17 @@ def load_once(
     write: Callable[[Connection, int], ObjectResult],
     data_errors: tuple[type[BaseException], ...],
     synchronous_commit: str | None = None,
+    write_hashes_stored: bool = False,
 ) -> ObjectResult:
     """Load `obj` unless this exact version (its ETag, or a local file's
     sha256) is loaded already.
+
+    `write_hashes_stored`: `write` returns a local file's sha256 of the
+    bytes it loaded (`stored_sha256`), so a file the ledger holds no loaded
+    version of is read once, not hashed first and read again, and its
+    identity is that of the very bytes loaded. Otherwise the file is hashed
+    before `write` reads it (a file changed in between then differs from
+    its recorded identity, and loads again next run).
 
     `synchronous_commit` (PostgreSQL) applies to the load's transaction only:
     'off' lets the commit return before its WAL is on disk. Rows and ledger
@@ -197,17 +207,23 @@ def load_once(
     and returned; anything else (network, database) is raised, for retries,
     with nothing of the object committed.
     """
-    uri, etag = obj.uri, identity_of(obj)
+    uri = obj.uri
+    etag = obj.etag or (None if write_hashes_stored else identity_of(obj))
     details = {"size_bytes": obj.size, "last_modified": obj.last_modified}
     try:
         with engine.begin() as conn:
             entry, created = claim_new(conn, uri, kind, parser_version, synchronous_commit)
-            if entry.status in DONE and entry.etag == etag and not _twin_gone(conn, entry):
-                return ObjectResult(uri, SKIPPED, entry.rows_loaded)
+            if entry.status in DONE:
+                etag = etag or identity_of(obj)  # only a version loaded before needs comparing
+                if entry.etag == etag and not _twin_gone(conn, entry):
+                    return ObjectResult(uri, SKIPPED, entry.rows_loaded)
             # A changed object replaces its old rows, in this same transaction.
             for table in () if created else (*tables, rejected_records):
                 conn.execute(delete(table).where(table.c.source_object_id == entry.id))
             result = write(conn, entry.id)
+            etag = etag or result.stored_sha256
+            if etag is None:
+                raise RuntimeError(f"{uri}: the load returned no identity of the bytes it read")
             stamp = now()
             finished = {
                 "status": DUPLICATE if result.status == SKIPPED else result.status, "etag": etag,
@@ -230,6 +246,7 @@ def load_once(
             return ObjectResult(uri, SKIPPED, error=error)
     except data_errors as error:
         reason = str(error)
+    etag = etag or _identity_or_none(obj)
     with engine.begin() as conn:
         entry = claim(conn, uri, kind, parser_version)
         record(conn, entry.id, status=FAILED, etag=etag, error=reason, parser_version=parser_version, **details)

@@ -53,10 +53,35 @@ class _ReadableBody(io.RawIOBase):
         super().close()
 
 
-def buffered(body) -> io.BufferedReader:
+class _HashedBody(_ReadableBody):
+    """Feeds a digest every byte read from the object as stored."""
+
+    def __init__(self, body, digest) -> None:
+        super().__init__(body)
+        self._digest = digest
+
+    def readinto(self, buffer) -> int:
+        count = super().readinto(buffer)
+        self._digest.update(memoryview(buffer)[:count])
+        return count
+
+
+def buffered(body, stored_digest=None) -> io.BufferedReader:
+    """`body` buffered, so its magic bytes can be peeked at. `stored_digest`
+    (a hashlib object) is fed the bytes as stored, compressed or not, as they
+    are read: `read_to_end` completes it."""
+    if stored_digest is not None:
+        return io.BufferedReader(_HashedBody(body, stored_digest), buffer_size=1 << 20)
     if isinstance(body, io.BufferedReader):
         return body
     return io.BufferedReader(_ReadableBody(body), buffer_size=1 << 20)
+
+
+def read_to_end(stream: io.BufferedReader) -> None:
+    """Reads what a parser left unread (bytes after a gzip stream's end, say),
+    so a digest of the stored bytes covers all of them."""
+    while stream.read(1 << 20):
+        pass
 
 
 def compression_of(stream: io.BufferedReader) -> str | None:
