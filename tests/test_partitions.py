@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime, timezone
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -127,6 +128,7 @@ def test_a_day_pruned_after_this_process_read_the_catalog_is_made_again(pg, tmp_
     assert scalar(pg, "SELECT count(*) FROM cloudfront_requests_p20230301") == 4
 
 
+@pytest.mark.postgres  # a fresh database of its own, not the `pg` fixture's
 def test_the_migration_moves_rows_into_days_and_downgrades_to_a_plain_table(tmp_path):
     """Loaded at the head, down to 0010 (a plain table, the rows kept), and up
     again: the rows move back into their days."""
