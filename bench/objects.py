@@ -32,6 +32,7 @@ from pathlib import Path
 from bench.cloudfront import OUT, fresh_database, truncate
 from bench.generate import write_objects
 from bench.measure import run_cli
+from bench.small_writes import per_object_transactions
 from netsift.deployments.prefect_api import quiet_prefect
 
 BIN = Path(sys.executable).parent
@@ -183,6 +184,8 @@ def main() -> None:
     local_empty_s, small_s, large_s = (statistics.median(runs[folder]) for folder in (empty, small, large))
     small_summary, large_summary = summaries[small], summaries[large]
     local_slot, prefect_slot = slot_costs()
+    rows_each = args.local_requests // args.small_objects, args.local_requests // args.large_objects
+    floor_small, floor_large = (per_object_transactions(url, args.local_requests // each, each) for each in rows_each)
 
     bare_rate = bare_n / bare_s
     netsift_rate = load["loaded"] / (load_s - s3_empty_s)
@@ -204,6 +207,11 @@ def main() -> None:
           f"({large_summary['rows_loaded']:,} rows, {large_s:.1f} s end to end)")  # fmt: skip
     print(f"  small / large                             {small_net / large_net:>8.2f}x  (target <= 2; "
           f"end to end {small_s / large_s:.2f}x)")  # fmt: skip
+    print(f"  ceiling: the same rows in bare psycopg, a transaction per object (claim, COPY, commit), 2 threads,"
+          " no parsing")
+    print(f"    {args.small_objects:,} objects of {rows_each[0]} rows {floor_small:>22.1f} s")
+    print(f"    {args.large_objects} objects of {rows_each[1]:,} rows {floor_large:>21.1f} s")
+    print(f"    small / large {floor_small / floor_large:>36.2f}x  (the floor of the ratio beyond start-up)")
     print("pieces")
     print(f"  new S3 client                             {build_s * 1000:>8.1f} ms")
     print(f"  the process's S3 client, reused           {reuse_s * 1e6:>8.1f} us")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 
@@ -36,8 +36,8 @@ UNNEST = (f"INSERT INTO cloudfront_requests ({', '.join(COLUMNS)}) SELECT * FROM
           + ", ".join(f"%b::{t}[]" for t in TYPES) + ")")  # fmt: skip
 
 
-def rows(object_id: int, k: int, count: int) -> list[tuple]:
-    return [(object_id, i, TS, "E1BENCH", "FRA56-P1", 100 + i, "192.0.2.1", "GET", "example.com", f"/page/{i}", 200,
+def rows(object_id: int, k: int, count: int, ts: datetime = TS) -> list[tuple]:
+    return [(object_id, i, ts, "E1BENCH", "FRA56-P1", 100 + i, "192.0.2.1", "GET", "example.com", f"/page/{i}", 200,
              "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", f"req-{k}-{i:04d}-xxxxxxxxxxxxxxxxxxxx", 0.1)
             for i in range(count)]  # fmt: skip
 
@@ -45,15 +45,16 @@ def rows(object_id: int, k: int, count: int) -> list[tuple]:
 def claim(conn: psycopg.Connection, k: int) -> int:
     with conn.pipeline():
         conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
+        conn.execute("SELECT set_config('enable_seqscan', 'off', true)")  # as netsift/ingest/ledger.py
         cursor = conn.execute(CLAIM, (f"bench-small-writes-{k}",))
     return cursor.fetchone()[0]
 
 
-def by_copy(conn, k: int, count: int) -> None:
+def by_copy(conn, k: int, count: int, ts: datetime = TS) -> None:
     object_id = claim(conn, k)
     with conn.cursor() as cursor, cursor.copy(COPY) as copy:
         copy.set_types(TYPES)
-        for row in rows(object_id, k, count):
+        for row in rows(object_id, k, count, ts):
             copy.write_row(row)
     with conn.pipeline():
         conn.execute(FINISH, (count, object_id))
@@ -75,6 +76,31 @@ def by_unnest(conn, k: int, count: int) -> None:
         conn.execute(UNNEST, [list(column) for column in zip(*rows(object_id, k, count))])
         conn.execute(FINISH, (count, object_id))
         conn.execute("COMMIT")
+
+
+def per_object_transactions(url: str, objects: int, rows_each: int, threads: int = 2) -> float:
+    """Seconds for `objects` transactions of `rows_each` rows, written as
+    netsift writes an object (claim, COPY, final update and commit) in bare
+    psycopg 3 on `threads` connections, with no reading or parsing: the
+    floor of any loader that keeps each object its own ledger transaction.
+    Object k holds hour k, as in `bench.objects.dataset`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hours = [TS + timedelta(hours=k) for k in range(objects)]
+    create_days(engine_for(url), sorted({hour.date() for hour in hours}))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE source_objects CASCADE")
+        conn.execute("VACUUM cloudfront_requests, source_objects")
+
+    def write_share(first: int) -> None:
+        with psycopg.connect(url) as conn:
+            for k in range(first, objects, threads):
+                by_copy(conn, k, rows_each, hours[k])
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(write_share, range(threads)))
+    return time.perf_counter() - started
 
 
 def main() -> None:
