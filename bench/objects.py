@@ -205,6 +205,9 @@ def main() -> None:
           f"({small_summary['rows_loaded']:,} rows, {small_s:.1f} s end to end)")  # fmt: skip
     print(f"  as {args.large_objects} large objects                      {large_net:>8.1f} s beyond start-up "
           f"({large_summary['rows_loaded']:,} rows, {large_s:.1f} s end to end)")  # fmt: skip
+    print("  each run, end to end (empty, small, large): "
+          + "; ".join(" ".join(f"{runs[folder][i]:.1f}" for folder in (empty, small, large))
+                      for i in range(args.rounds)))  # fmt: skip
     print(f"  small / large                             {small_net / large_net:>8.2f}x  (target <= 2; "
           f"end to end {small_s / large_s:.2f}x)")  # fmt: skip
     print(f"  ceiling: the same rows in bare psycopg, a transaction per object (claim, COPY, commit), 2 threads,"
