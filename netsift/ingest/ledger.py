@@ -95,11 +95,11 @@ _SQLITE_CLAIM = _new_row(sqlite).on_conflict_do_nothing(index_elements=["uri"])
 _DURABILITY = select(func.set_config("synchronous_commit", bindparam("value"), True))
 # The foreign keys from the loaded rows to this ledger are checked, row by row,
 # with a plan PostgreSQL makes once per connection and table (partition) and
-# keeps. Made while the ledger is nearly empty (a new database, its first
-# backfill), that plan scans the whole ledger, and it goes on doing so for
-# every row as the ledger grows: 2,000 small objects into an empty ledger took
-# 2.3x the time of the same into a ledger of 200,000 (bench/small_writes.py).
-# A load looks rows up in the ledger only by an indexed key, so its
+# keeps. Made while the ledger is nearly empty (a new database analyzed after
+# its first objects), that plan scans the whole ledger, and goes on doing so
+# for every row as the ledger grows: 1,980 small objects loaded after such an
+# ANALYZE took 1.35x the time (bench/first_backfill.py; tests/test_ledger_plans.py
+# counts the scans). A load looks rows up in the ledger only by an indexed key, so its
 # transaction plans without sequential scans, and the plans it leaves behind
 # stay index lookups whatever the ledger's size then.
 _INDEX_LOOKUPS = select(func.set_config("enable_seqscan", "off", True))
