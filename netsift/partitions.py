@@ -127,6 +127,17 @@ def known_days(conn: Connection, tables: Iterable[str] = (TABLE,)) -> dict[str, 
     return _KNOWN_DAYS[key]
 
 
+def _known_days_of(engine: Engine, tables: tuple[str, ...]) -> dict[str, set[date]]:
+    """`known_days`, taking a connection from the pool only when this
+    process has not read them yet (a small object's load asks once more
+    inside its transaction)."""
+    found = _KNOWN_DAYS.get((engine.url.render_as_string(), tables))
+    if found is not None:
+        return found
+    with engine.connect() as conn:
+        return known_days(conn, tables)
+
+
 def forget_days(engine: Engine) -> None:
     """The next load reads the catalog again (after days were made or dropped)."""
     url = engine.url.render_as_string()
@@ -207,8 +218,7 @@ def prepare_days(engine: Engine, days: Iterable[date | None], tables: Iterable[s
     wanted = {(table, day) for table in tables for day in days if day is not None}
     if not wanted or engine.dialect.name != "postgresql":
         return
-    with engine.connect() as conn:
-        known = known_days(conn, sorted({table for table, _ in wanted}))
+    known = _known_days_of(engine, tuple(sorted({table for table, _ in wanted})))
     missing = {(table, day) for table, day in wanted if table in known and day not in known[table]}
     if missing:
         create_days(engine, {day for _, day in missing}, sorted({table for table, _ in missing}))
