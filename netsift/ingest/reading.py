@@ -42,6 +42,8 @@ class _ReadableBody(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
+        if isinstance(self._body, (io.BufferedIOBase, io.RawIOBase)):  # a local file: no bytes object per read
+            return self._body.readinto(buffer) or 0
         data = self._body.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -80,7 +82,7 @@ def buffered(body, stored_digest=None) -> io.BufferedReader:
 def read_to_end(stream: io.BufferedReader) -> None:
     """Reads what a parser left unread (bytes after a gzip stream's end, say),
     so a digest of the stored bytes covers all of them."""
-    while stream.read(1 << 20):
+    while stream.read(1 << 16):
         pass
 
 
