@@ -121,17 +121,21 @@ _KNOWN_DAYS: dict[tuple[str, tuple[str, ...]], dict[str, set[date]]] = {}
 
 def known_days(conn: Connection, tables: Iterable[str] = (TABLE,)) -> dict[str, set[date]]:
     """`partition_days`, as last read by this process for this database."""
-    key = (conn.engine.url.render_as_string(), tuple(tables))
+    key = _days_key(conn.engine, tuple(tables))
     if key not in _KNOWN_DAYS:
         _KNOWN_DAYS[key] = partition_days(conn, key[1])
     return _KNOWN_DAYS[key]
+
+
+def _days_key(engine: Engine, tables: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    return engine.url.render_as_string(), tables
 
 
 def _known_days_of(engine: Engine, tables: tuple[str, ...]) -> dict[str, set[date]]:
     """`known_days`, taking a connection from the pool only when this
     process has not read them yet (a small object's load asks once more
     inside its transaction)."""
-    found = _KNOWN_DAYS.get((engine.url.render_as_string(), tables))
+    found = _KNOWN_DAYS.get(_days_key(engine, tables))
     if found is not None:
         return found
     with engine.connect() as conn:
