@@ -210,7 +210,7 @@ def main() -> None:
                       for i in range(args.rounds)))  # fmt: skip
     print(f"  small / large                             {small_net / large_net:>8.2f}x  (target <= 2; "
           f"end to end {small_s / large_s:.2f}x)")  # fmt: skip
-    print(f"  ceiling: the same rows in bare psycopg, a transaction per object (claim, COPY, commit), 2 threads,"
+    print("  ceiling: the same rows in bare psycopg, a transaction per object (claim, COPY, commit), 2 threads,"
           " no parsing")
     print(f"    {args.small_objects:,} objects of {rows_each[0]} rows {floor_small:>22.1f} s")
     print(f"    {args.large_objects} objects of {rows_each[1]:,} rows {floor_large:>21.1f} s")
