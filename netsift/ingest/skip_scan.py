@@ -19,11 +19,10 @@ from it again, the run not handed back twice: the next start is never
 before the key just read, so every request moves forward.
 
 What else is under the prefix is not lost: a folder (`AWSLogs/`, `old/`) is
-one run too, jumped over and handed back (the caller reads it the same
-way, one level down); a
-file that does not begin like a distribution's names (`readme.txt`,
-`e2abc.…`) is handed back as read. A run of such files is read 1,000 keys a
-request, not one.
+one run too, jumped over and handed back (the caller reads it the same way,
+one level down); a file that does not begin like a distribution's names
+(`readme.txt`, `e2abc.…`) is handed back as read. A run of such files is
+read 1,000 keys a request, not one.
 """
 
 from __future__ import annotations
